@@ -13,9 +13,9 @@ from typing import Any
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Write ``path`` atomically.
 
-    ``write`` receives a temporary path in the same directory and must create the file there; it is
-    then renamed over ``path`` (``os.replace`` is atomic on POSIX). On any error the temporary file is
-    removed and ``path`` is left as it was.
+    ``write`` receives a temporary path in the same directory and must create the file there;
+    it is then renamed over ``path`` (``os.replace`` is atomic on POSIX). On any error the
+    temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically (NaN/inf are written as null)."""
-    return atomic_write_text(path, json.dumps(_finite_or_none(obj), indent=2, sort_keys=True) + "\n")
+    text = json.dumps(_finite_or_none(obj), indent=2, sort_keys=True)
+    return atomic_write_text(path, text + "\n")
 
 
 def _finite_or_none(obj: Any) -> Any:
