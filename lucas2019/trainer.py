@@ -1,0 +1,432 @@
+"""Train one model from one config into one run folder, resumable and crash-safe.
+
+The run folder holds ``config.yaml`` (resolved), ``metrics.csv`` (one row per evaluation),
+``result.json`` (final metrics, read by :mod:`lucas2019.results`) and ``checkpoint.pt``, each
+written atomically. Running the same config in the same folder again continues from the
+checkpoint and ends with exactly the parameters and metrics of an uninterrupted run (on CPU):
+the checkpoint carries the optimiser, the RNG states and the metric rows so far, and evaluation
+draws its own random numbers without touching the training stream.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from lucas2019 import config as config_schema
+from lucas2019 import data, metrics
+from lucas2019.io import atomic_write, atomic_write_json, atomic_write_text
+from lucas2019.likelihoods import build_likelihood
+from lucas2019.models import MODELS, build_model, resolve_device
+from lucas2019.schedules import kl_weight
+from lucas2019.tracking import NullTracker, Tracker
+
+METRIC_COLUMNS = (
+    "step",
+    "elbo",
+    "rec",
+    "kl",
+    "beta",
+    "sigma2",
+    "collapsed_fraction",
+    "active_units",
+    "elbo_test",
+    "wall_time_s",
+)
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+class Preempted(RuntimeError):
+    """Training stopped on SIGTERM/SIGUSR1 after saving a checkpoint; rerun to resume."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Plain copies of the config values the training loop reads (DictConfig reads are slow)."""
+
+    max_steps: int
+    eval_every: int
+    checkpoint_every: int
+    lr: float
+    batch_size: int | None
+    beta: float
+    beta0: float
+    kl_anneal_steps: int
+    n_samples: int
+    eps_grid: np.ndarray
+    delta: float
+    iw_samples: int
+    progress: bool
+    seed: int
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> Settings:
+        t = cfg.trainer
+        return cls(
+            max_steps=int(t.max_steps),
+            eval_every=int(t.eval_every),
+            checkpoint_every=int(t.checkpoint_every),
+            lr=float(cfg.optim.lr),
+            batch_size=None if cfg.optim.batch_size is None else int(cfg.optim.batch_size),
+            beta=float(t.beta),
+            beta0=float(t.beta0),
+            kl_anneal_steps=int(t.kl_anneal_steps),
+            n_samples=int(t.n_samples),
+            eps_grid=np.linspace(0.0, float(t.eps_max), int(t.eps_points)),
+            delta=float(t.delta),
+            iw_samples=int(t.iw_samples),
+            progress=bool(t.progress),
+            seed=int(cfg.seed),
+        )
+
+
+def train(
+    cfg: DictConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
+) -> dict:
+    """Train the model ``cfg`` describes and write its run folder; return the result dict.
+
+    ``run_dir`` defaults to ``cfg.run_dir``. If the folder already holds a completed result it is
+    returned as is; if it holds a checkpoint, training resumes from it. Raises
+    :class:`lucas2019.config.ConfigError` for a bad config (before any data is loaded) and
+    :class:`Preempted` after a SIGTERM/SIGUSR1 (checkpoint saved). A NaN/inf loss ends the run with
+    ``status='diverged'`` and keeps the last good checkpoint.
+    """
+    config_schema.validate(cfg)
+    run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
+    done = _read_completed(run_dir)
+    if done is not None:
+        return done
+    tracker = tracker or NullTracker()
+    settings = Settings.from_config(cfg)
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+    dataset = data.load(
+        cfg.dataset.name,
+        root=cfg.dataset.root,
+        download=cfg.dataset.download,
+        preprocess=cfg.dataset.preprocess,
+        seed=settings.seed,
+        **OmegaConf.to_container(cfg.dataset.options, resolve=True),
+    )
+    x_train_np, x_test_np = data.training_arrays(
+        dataset, n_train=cfg.dataset.n_train, n_test=cfg.dataset.n_test, seed=settings.seed
+    )
+    device = resolve_device(cfg.device)
+    torch.manual_seed(settings.seed)
+    x_train = torch.as_tensor(x_train_np, device=device)
+    x_test = None if x_test_np is None else torch.as_tensor(x_test_np, device=device)
+    model = build_model(
+        cfg.model.name,
+        data_dim=dataset.dim,
+        image_shape=dataset.image_shape,
+        **_model_options(cfg.model),
+    ).to(device)
+    model.set_data_mean(x_train.mean(dim=0))
+    likelihood = build_likelihood(
+        cfg.likelihood.name,
+        data_dim=dataset.dim,
+        sigma2=float(cfg.likelihood.sigma2),
+        per_dim=bool(cfg.likelihood.per_dim),
+        min_sigma2=float(cfg.likelihood.min_sigma2),
+    ).to(device)
+    params = list(model.parameters()) + list(likelihood.parameters())
+    optimizer = torch.optim.Adam(params, lr=settings.lr)
+    batches = torch.Generator().manual_seed(settings.seed)
+    state = _TrainingState()
+    checkpoint = run_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        state = _load_checkpoint(checkpoint, model, likelihood, optimizer, batches)
+
+    loop = _Loop(
+        settings, model, likelihood, optimizer, batches, x_train, x_test, run_dir, tracker, state
+    )
+    with _stop_on_signals() as stop:
+        loop.run(stop)
+    return loop.finish(dataset=dataset, overrides=_overrides(cfg), experiment=cfg.experiment.name)
+
+
+@dataclass
+class _TrainingState:
+    step: int = 0
+    wall_time_s: float = 0.0
+    rows: list | None = None
+    status: str = "running"
+    order: torch.Tensor | None = None  # what is left of the current epoch's minibatch order
+
+    def __post_init__(self) -> None:
+        self.rows = self.rows or []
+
+
+class _Loop:
+    """The training loop and its bookkeeping; one instance per call of :func:`train`."""
+
+    def __init__(
+        self,
+        s: Settings,
+        model,
+        likelihood,
+        optimizer,
+        batches,
+        x_train,
+        x_test,
+        run_dir: Path,
+        tracker: Tracker,
+        state: _TrainingState,
+    ) -> None:
+        self.s, self.model, self.likelihood, self.optimizer = s, model, likelihood, optimizer
+        self.batches, self.x_train, self.x_test = batches, x_train, x_test
+        self.run_dir, self.tracker, self.state = run_dir, tracker, state
+        self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
+        self._started = time.perf_counter()
+
+    def wall_time(self) -> float:
+        return self.state.wall_time_s + time.perf_counter() - self._started
+
+    def next_batch(self) -> torch.Tensor:
+        n, b = self.x_train.shape[0], self.s.batch_size
+        if b is None or b >= n:
+            return self.x_train
+        if self.order.numel() < b:  # a fresh seeded permutation per epoch, drop the remainder
+            self.order = torch.randperm(n, generator=self.batches)
+        idx, self.order = self.order[:b], self.order[b:]
+        return self.x_train[idx.to(self.x_train.device)]
+
+    def run(self, stop: list[int]) -> None:
+        s = self.s
+        bar = tqdm(
+            total=s.max_steps,
+            initial=self.state.step,
+            disable=not s.progress,
+            desc="train",
+            dynamic_ncols=True,
+            leave=False,
+        )
+        self.model.train()
+        while self.state.step < s.max_steps:
+            if stop:
+                self.save_checkpoint()
+                bar.close()
+                raise Preempted(
+                    f"stopped by signal {stop[0]} at step {self.state.step}; "
+                    f"checkpoint saved in {self.run_dir}, rerun the same command to "
+                    "resume"
+                )
+            beta = kl_weight(
+                self.state.step, beta=s.beta, anneal_steps=s.kl_anneal_steps, beta0=s.beta0
+            )
+            terms = self.model.loss_terms(self.next_batch(), self.likelihood, n_samples=s.n_samples)
+            loss = -(terms["rec"] - beta * terms["kl"]).mean()
+            if not torch.isfinite(loss):
+                self.state.status = "diverged"
+                break
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.state.step += 1
+            bar.update(1)
+            step = self.state.step
+            if step % s.eval_every == 0 or step == s.max_steps:
+                row = self.evaluate_row(beta)
+                bar.set_postfix(
+                    elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
+                )
+                if not np.isfinite(row["elbo"]):
+                    self.state.status = "diverged"
+                    break
+            if step % s.checkpoint_every == 0 and step < s.max_steps:
+                self.save_checkpoint()
+        bar.close()
+
+    def evaluate(self, x: torch.Tensor, iw_samples: int = 0) -> dict:
+        # Evaluation draws from its own seeded stream so training's random numbers are unchanged.
+        self.model.eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.s.seed + 1)
+            result = metrics.evaluate(
+                self.model,
+                self.likelihood,
+                x,
+                eps_grid=self.s.eps_grid,
+                delta=self.s.delta,
+                iw_samples=iw_samples,
+            )
+        self.model.train()
+        return result
+
+    def evaluate_row(self, beta: float) -> dict:
+        train = self.evaluate(self.x_train)
+        test = self.evaluate(self.x_test) if self.x_test is not None else None
+        row = {
+            "step": self.state.step,
+            "elbo": train["elbo"],
+            "rec": train["rec"],
+            "kl": train["kl"],
+            "beta": beta,
+            "sigma2": train["sigma2"],
+            "collapsed_fraction": train["collapsed_fraction"],
+            "active_units": train["active_units"],
+            "elbo_test": None if test is None else test["elbo"],
+            "wall_time_s": round(self.wall_time(), 3),
+        }
+        self.state.rows.append(row)
+        self.write_metrics()
+        self.tracker.log_metrics(row, step=self.state.step)
+        return row
+
+    def write_metrics(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS)
+        writer.writeheader()
+        writer.writerows(self.state.rows)
+        atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
+
+    def save_checkpoint(self) -> None:
+        if not all(torch.isfinite(p).all() for p in self.optimizer.param_groups[0]["params"]):
+            return  # never replace the last good checkpoint with non-finite parameters
+        payload = {
+            "step": self.state.step,
+            "wall_time_s": self.wall_time(),
+            "rows": self.state.rows,
+            "model": self.model.state_dict(),
+            "likelihood": self.likelihood.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "batch_rng": self.batches.get_state(),
+            "order": self.order,
+        }
+        if torch.cuda.is_available():
+            payload["cuda_rng"] = torch.cuda.get_rng_state_all()
+        atomic_write(self.run_dir / "checkpoint.pt", lambda tmp: torch.save(payload, tmp))
+
+    def finish(self, dataset, overrides: list[str], experiment: str | None) -> dict:
+        diverged = self.state.status == "diverged"
+        if not diverged:
+            self.save_checkpoint()
+        final_train = self.evaluate(self.x_train)
+        final_test = (
+            self.evaluate(self.x_test, iw_samples=self.s.iw_samples)
+            if self.x_test is not None
+            else None
+        )
+        result = {
+            "status": "diverged" if diverged else "completed",
+            "step": self.state.step,
+            "elbo": final_train["elbo"],
+            "rec": final_train["rec"],
+            "kl": final_train["kl"],
+            "mse": final_train["mse"],
+            "sigma2": final_train["sigma2"],
+            "active_units": final_train["active_units"],
+            "collapsed_fraction": final_train["collapsed_fraction"],
+            "kl_per_latent": _to_list(final_train["kl_per_latent"]),
+            "collapse_eps": self.s.eps_grid.tolist(),
+            "collapse_curve": _to_list(final_train["collapse_curve"]),
+            "elbo_test": None if final_test is None else final_test["elbo"],
+            "log_px_test": None if final_test is None else final_test.get("log_px"),
+            "latent_dim": int(self.model.latent_dim),
+            "data_dim": int(dataset.dim),
+            "n_train": int(self.x_train.shape[0]),
+            "n_test": 0 if self.x_test is None else int(self.x_test.shape[0]),
+            "dataset": dataset.name,
+            "preprocess": dataset.preprocess,
+            "wall_time_s": round(self.wall_time(), 3),
+            "versions": _versions(),
+            "overrides": overrides,
+            "experiment": experiment,
+        }
+        atomic_write_json(self.run_dir / "result.json", result)
+        self.tracker.log_final(
+            result, model=self.model, x=self.x_train, image_shape=dataset.image_shape
+        )
+        return result
+
+
+class _stop_on_signals:
+    """Within the block, SIGTERM/SIGUSR1 are recorded (not fatal) so the loop can checkpoint."""
+
+    def __enter__(self) -> list[int]:
+        self.received: list[int] = []
+        self.previous = {}
+        try:
+            for sig in _STOP_SIGNALS:
+                self.previous[sig] = signal.signal(
+                    sig, lambda signum, _: self.received.append(signum)
+                )
+        except ValueError:  # not the main thread (e.g. a thread-based launcher): no handlers
+            pass
+        return self.received
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _load_checkpoint(path: Path, model, likelihood, optimizer, batches) -> _TrainingState:
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(payload["model"])
+    likelihood.load_state_dict(payload["likelihood"])
+    optimizer.load_state_dict(payload["optimizer"])
+    torch.set_rng_state(payload["torch_rng"])
+    if "cuda_rng" in payload and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["cuda_rng"])
+    batches.set_state(payload["batch_rng"])
+    return _TrainingState(
+        step=payload["step"],
+        wall_time_s=payload["wall_time_s"],
+        rows=payload["rows"],
+        order=payload["order"],
+    )
+
+
+def _read_completed(run_dir: Path) -> dict | None:
+    path = run_dir / "result.json"
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return result if result.get("status") in ("completed", "diverged") else None
+
+
+def _model_options(model_cfg: DictConfig) -> dict:
+    """The options this model takes; the shared schema carries every model's keys."""
+    options = OmegaConf.to_container(model_cfg, resolve=True)
+    return {"latent_dim": options["latent_dim"]} | {
+        key: options[key] for key in MODELS[model_cfg.name] if key in options
+    }
+
+
+def _overrides(cfg: DictConfig) -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _to_list(values: Any) -> list:
+    return np.asarray(values, dtype=float).tolist()
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    packages = ("lucas2019", "torch", "numpy", "scipy", "hydra-core", "wandb")
+    versions = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = None
+    return versions

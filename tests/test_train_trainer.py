@@ -1,0 +1,191 @@
+"""The trainer: resume after SIGKILL or a stop signal, divergence, bad configs, real training."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lucas2019 import data, trainer
+from lucas2019.config import ConfigError, validate
+from lucas2019.tracking import Tracker
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = ["scale=smoke", "trainer.progress=false", "torch_threads=1"]
+
+
+def read_result(run_dir: Path) -> dict:
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
+    overrides = [
+        *SMOKE,
+        "trainer.max_steps=800",
+        "trainer.checkpoint_every=25",
+        "trainer.eval_every=100",
+        "optim.batch_size=64",
+    ]
+    command = [sys.executable, "-m", "lucas2019.train", *overrides]
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    subprocess.run(
+        [*command, f"hydra.run.dir={reference}"], check=True, cwd=tmp_path, capture_output=True
+    )
+
+    process = subprocess.Popen(
+        [*command, f"hydra.run.dir={resumed}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not (resumed / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (resumed / "result.json").exists(), "the run finished before it could be killed"
+    killed_at = torch.load(resumed / "checkpoint.pt", weights_only=False)["step"]
+    assert 0 < killed_at < 800
+
+    subprocess.run(
+        [*command, f"hydra.run.dir={resumed}"], check=True, cwd=tmp_path, capture_output=True
+    )
+    a, b = read_result(reference), read_result(resumed)
+    assert b["status"] == "completed" and b["step"] == 800
+    np.testing.assert_allclose(b["elbo"], a["elbo"], rtol=1e-6)
+    np.testing.assert_allclose(b["kl_per_latent"], a["kl_per_latent"], rtol=1e-6, atol=1e-9)
+    metrics_a = pd.read_csv(reference / "metrics.csv").drop(columns="wall_time_s")
+    metrics_b = pd.read_csv(resumed / "metrics.csv").drop(columns="wall_time_s")
+    pd.testing.assert_frame_equal(metrics_a, metrics_b, rtol=1e-6)
+    state_a = torch.load(reference / "checkpoint.pt", weights_only=False)["model"]
+    state_b = torch.load(resumed / "checkpoint.pt", weights_only=False)["model"]
+    for key in state_a:
+        torch.testing.assert_close(state_b[key], state_a[key], rtol=1e-6, atol=1e-9)
+
+
+class SignalAtStep(Tracker):
+    """Sends a stop signal to this process when an evaluation row for ``step`` is logged."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        self.step, self.signum = step, signum
+
+    def log_metrics(self, row: dict, step: int) -> None:
+        if step == self.step:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1])
+def test_stop_signal_checkpoints_and_a_rerun_resumes(compose_train, tmp_path, signum):
+    overrides = [
+        *SMOKE,
+        "trainer.max_steps=60",
+        "trainer.eval_every=20",
+        "trainer.checkpoint_every=1000",
+        "model.latent_dim=4",
+    ]
+    reference = trainer.train(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
+    cfg = compose_train([*overrides, f"run_dir={tmp_path / 'run'}"])
+    with pytest.raises(trainer.Preempted, match="rerun the same command"):
+        trainer.train(cfg, tracker=SignalAtStep(20, signum))
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert saved["step"] == 20 and not (tmp_path / "run" / "result.json").exists()
+    resumed = trainer.train(cfg)
+    assert resumed["step"] == 60
+    np.testing.assert_allclose(resumed["elbo"], reference["elbo"], rtol=1e-6)
+
+
+def test_divergence_stops_with_status_and_keeps_last_good_checkpoint(
+    compose_train, tmp_path, monkeypatch
+):
+    cfg = compose_train(
+        [
+            *SMOKE,
+            "trainer.max_steps=40",
+            "trainer.eval_every=10",
+            "trainer.checkpoint_every=10",
+            f"run_dir={tmp_path}",
+        ]
+    )
+    # The KL weight turns NaN at step 25, so the 26th loss is NaN: the run must stop there.
+    monkeypatch.setattr(trainer, "kl_weight", lambda step, **_: float("nan") if step >= 25 else 1.0)
+    result = trainer.train(cfg)
+    assert result["status"] == "diverged" and result["step"] == 25
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 20
+    assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [10, 20]
+    assert read_result(tmp_path)["status"] == "diverged"
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("likelihood.sigma2=-1", "likelihood.sigma2"),
+        ("likelihood.sigma2=0", "likelihood.sigma2"),
+        ("optim.lr=0", "optim.lr"),
+        ("model.name=transformer", "model.name"),
+        ("likelihood.name=poisson", "likelihood.name"),
+        ("model=linear_vae", "model.latent_dim"),  # latent 32 ... made too large below
+    ],
+)
+def test_bad_config_is_rejected_before_any_data_is_loaded(
+    compose_train, tmp_path, monkeypatch, override, key
+):
+    extra = ["model.latent_dim=65"] if override == "model=linear_vae" else []
+    cfg = compose_train([*SMOKE, override, *extra, f"run_dir={tmp_path}"])
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data was loaded before the config was checked")
+
+    monkeypatch.setattr(data, "load", no_loading)
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        trainer.train(cfg)
+    assert not (tmp_path / "config.yaml").exists()
+
+
+def test_validate_message_says_value_and_fix(compose_train):
+    with pytest.raises(ConfigError) as error:
+        validate(compose_train(["likelihood.sigma2=-0.5"]))
+    message = str(error.value)
+    assert "-0.5" in message and "> 0" in message and "likelihood.sigma2=<value>" in message
+
+
+def test_linear_vae_training_reaches_the_analytic_optimum_and_collapse_rule(
+    compose_train, tmp_path
+):
+    from linear_vae import Spectrum, ppca_mle
+
+    sigma2 = 0.5
+    cfg = compose_train(
+        [
+            "dataset=synthetic",
+            "dataset.options.dim=10",
+            "dataset.options.n_strong=3",
+            "dataset.n_train=500",
+            "dataset.n_test=100",
+            "model=linear_vae",
+            "model.latent_dim=6",
+            f"likelihood.sigma2={sigma2}",
+            "optim.lr=0.02",
+            "trainer.max_steps=3000",
+            "trainer.eval_every=1000",
+            "trainer.iw_samples=0",
+            "trainer.progress=false",
+            f"run_dir={tmp_path}",
+        ]
+    )
+    result = trainer.train(cfg)
+    x_train, _ = data.training_arrays(
+        data.load("synthetic", dim=10, n_strong=3, seed=0), n_train=500, n_test=100, seed=0
+    )
+    optimum = ppca_mle(Spectrum.from_data(x_train.astype(np.float64)), 6, sigma2=sigma2)
+    assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
+    collapsed = int(np.sum(np.asarray(result["kl_per_latent"]) < 1e-3))
+    assert collapsed == optimum.n_collapsed
