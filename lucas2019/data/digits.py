@@ -1,0 +1,30 @@
+"""scikit-learn's bundled 8 x 8 digits (UCI optdigits test set): 1,797 images, values 0..16.
+
+Embedded: no download. Fixed split: a permutation drawn with ``np.random.default_rng(0)``; its
+first 300 indices are the test split, the other 1,497 the train split (independent of the
+``seed`` passed to ``load``, so every run sees the same split).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+N_TEST = 300
+SPLIT_SEED = 0
+IMAGE_SHAPE = (1, 8, 8)
+MAX_LEVEL = 16
+
+
+def load_digits_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{"train": (images uint8 (1497, 8, 8), labels), "test": (images (300, 8, 8), labels)}``."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.uint8)  # integer values 0..16 stored as float64
+    labels = bunch.target.astype(np.uint8)
+    perm = np.random.default_rng(SPLIT_SEED).permutation(len(images))
+    test_idx, train_idx = perm[:N_TEST], perm[N_TEST:]
+    return {
+        "train": (images[train_idx], labels[train_idx]),
+        "test": (images[test_idx], labels[test_idx]),
+    }
