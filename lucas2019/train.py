@@ -32,13 +32,13 @@ def main(cfg: DictConfig) -> float | None:
     In a multirun, a job that fails is recorded in its run folder (``result.json`` with
     ``status='failed'`` and the error) and the sweep goes on; a single run re-raises.
     """
-    validate(cfg)
-    threads = set_torch_threads(cfg)
     out = run_dir()
-    log.info("run folder %s (torch threads: %d)", out, threads)
     tracker = None
     exit_code = 1
     try:
+        validate(cfg)
+        threads = set_torch_threads(cfg)
+        log.info("run folder %s (torch threads: %d)", out, threads)
         tracker = make_tracker(cfg)
         result = train(cfg, run_dir=out, tracker=tracker)
         exit_code = 0

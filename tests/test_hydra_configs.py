@@ -1,0 +1,182 @@
+"""Every config and preset composes; bad overrides fail with the key's path; real multiruns."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from lucas2019.config import ConfigError, validate
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+TRAIN_EXPERIMENTS = sorted(
+    p.stem for p in (CONF / "experiment").glob("*.yaml") if "entry: analytic" not in p.read_text()
+)
+GROUPS = {
+    g: sorted(p.stem for p in (CONF / g).glob("*.yaml"))
+    for g in ("dataset", "model", "likelihood", "optim", "logger", "scale")
+}
+
+
+def test_the_paper_presets_exist():
+    for name in (
+        "fig3_linear_vae",
+        "fig4_encoders",
+        "fig5_fixed_sigma",
+        "fig6_learned_sigma",
+        "table1",
+        "fig5_fixed_sigma_celeba",
+        "fig6_learned_sigma_celeba",
+        "table1_celeba",
+    ):
+        assert name in TRAIN_EXPERIMENTS
+
+
+@pytest.mark.parametrize(("group", "option"), [(g, o) for g, opts in GROUPS.items() for o in opts])
+def test_every_group_option_composes_and_validates(compose_train, group, option):
+    overrides = [f"{group}={option}"]
+    if group == "model" and option.startswith("linear"):
+        overrides.append("model.latent_dim=16")  # digits has d = 64
+    cfg = compose_train([*overrides, "run_dir=/tmp/unused"])
+    validate(cfg)
+    assert cfg[group].name if group != "scale" else cfg.scale == option
+
+
+@pytest.mark.parametrize("experiment", TRAIN_EXPERIMENTS)
+def test_every_experiment_preset_composes_with_its_sweep(compose_train, experiment):
+    with_hydra = _compose_with_hydra(compose_train, [f"experiment={experiment}"])
+    assert with_hydra.experiment.name == experiment
+    params = with_hydra.hydra.sweeper.params
+    assert params, f"{experiment} declares no sweep"
+    cfg = compose_train([f"experiment={experiment}", "run_dir=/tmp/unused"])
+    validate(cfg)
+
+
+def _compose_with_hydra(compose_train, overrides):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("train", overrides=overrides, return_hydra_config=True)
+
+
+def test_fig5_sweeps_the_papers_sigma2_grid(compose_train):
+    params = _compose_with_hydra(
+        compose_train, ["experiment=fig5_fixed_sigma"]
+    ).hydra.sweeper.params
+    grid = [float(v) for v in params["likelihood.sigma2"].split(",")]
+    assert grid == [30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001]
+
+
+def test_scale_sets_steps_and_experiment_keeps_them(compose_train):
+    smoke = compose_train(["experiment=fig5_fixed_sigma", "scale=smoke"])
+    paper = compose_train(["experiment=fig5_fixed_sigma", "scale=paper"])
+    assert smoke.trainer.max_steps < paper.trainer.max_steps == 20000
+    assert (
+        paper.optim.lr == 5e-4 and paper.dataset.n_train == 1000 and paper.optim.batch_size is None
+    )
+
+
+def test_a_misspelt_key_fails_at_composition_with_its_path(compose_train):
+    with pytest.raises(ConfigCompositionException) as error:
+        compose_train(["trainer.max_stepz=5"])
+    assert "max_stepz" in str(error.value.__cause__ or error.value)
+
+
+def test_a_wrongly_typed_value_fails_at_composition(compose_train):
+    with pytest.raises(ConfigCompositionException):
+        compose_train(["trainer.max_steps=many"])
+
+
+def test_a_negative_sigma2_fails_validation_with_its_path(compose_train):
+    with pytest.raises(ConfigError, match=r"'likelihood\.sigma2' = -1"):
+        validate(compose_train(["likelihood.sigma2=-1"]))
+
+
+def test_linear_latent_larger_than_data_dim_is_rejected(compose_train):
+    with pytest.raises(ConfigError, match="at most the data dimension d = 64"):
+        validate(compose_train(["model=linear_vae", "model.latent_dim=100"]))
+
+
+def test_cfg_job_prints_the_composed_config(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "lucas2019.train", "experiment=fig5_fixed_sigma", "--cfg", "job"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    cfg = OmegaConf.create(out.stdout)
+    assert cfg.experiment.name == "fig5_fixed_sigma" and cfg.likelihood.name == "gaussian_fixed"
+
+
+def test_help_lists_groups_and_examples(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "lucas2019.train", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    for text in (
+        "dataset: celeba, digits, mnist, synthetic",
+        "likelihood:",
+        "experiment:",
+        "-m experiment=fig5_fixed_sigma",
+        "hydra/launcher=slurm",
+    ):
+        assert text in out
+
+
+def _multirun(tmp_path: Path, launcher: str) -> list[dict]:
+    sweep = tmp_path / "sweep"
+    command = [
+        sys.executable,
+        "-m",
+        "lucas2019.train",
+        "-m",
+        "experiment=fig5_fixed_sigma",
+        "scale=smoke",
+        "likelihood.sigma2=10,0.01",
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = sorted(sweep.glob("*/result.json"))
+    assert [p.parent.name for p in results] == [
+        "0_likelihood.sigma2=10",
+        "1_likelihood.sigma2=0.01",
+    ]
+    return [json.loads(p.read_text()) for p in results]
+
+
+@pytest.mark.parametrize("launcher", ["local_parallel", "submitit_local"])
+def test_a_real_multirun_writes_one_run_folder_per_job(tmp_path, launcher):
+    results = _multirun(tmp_path, launcher)
+    assert [r["status"] for r in results] == ["completed", "completed"]
+    assert [r["sigma2"] for r in results] == pytest.approx([10, 0.01])
+    assert all(r["step"] == 40 for r in results)  # scale=smoke
+
+
+def test_one_failing_job_does_not_stop_the_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    command = [
+        sys.executable,
+        "-m",
+        "lucas2019.train",
+        "-m",
+        "scale=smoke",
+        "likelihood.sigma2=-1,0.5",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    failed = json.loads((sweep / "0_likelihood.sigma2=-1" / "result.json").read_text())
+    assert failed["status"] == "failed" and "likelihood.sigma2" in failed["error"]
+    ok = json.loads((sweep / "1_likelihood.sigma2=0.5" / "result.json").read_text())
+    assert ok["status"] == "completed"
