@@ -1,0 +1,45 @@
+"""Analytic theory of the linear VAE and probabilistic PCA (Lucas et al. 2019), NumPy + SciPy only.
+
+Public API::
+
+    from linear_vae import (Spectrum, ppca_mle, log_likelihood, elbo, mean_elbo, optimal_encoder,
+                            stationary_point, classify_stationary_point, landscape,
+                            collapse_diagnostics, sweep)
+
+All log-likelihoods and ELBOs are in nats per example. See docs/analytic.md.
+"""
+
+from .collapse import collapse_diagnostics, sweep
+from .elbo import elbo, elbo_terms, mean_elbo, mean_elbo_terms, optimal_encoder
+from .ppca import PPCAResult, log_likelihood, mean_log_likelihood, mle_sigma2, ppca_mle
+from .spectrum import Spectrum
+from .stationary import (
+    AscentDirection,
+    StationaryClassification,
+    StationaryPoint,
+    classify_stationary_point,
+    landscape,
+    stationary_point,
+)
+
+__all__ = [
+    "AscentDirection",
+    "PPCAResult",
+    "Spectrum",
+    "StationaryClassification",
+    "StationaryPoint",
+    "classify_stationary_point",
+    "collapse_diagnostics",
+    "elbo",
+    "elbo_terms",
+    "landscape",
+    "log_likelihood",
+    "mean_elbo",
+    "mean_elbo_terms",
+    "mean_log_likelihood",
+    "mle_sigma2",
+    "optimal_encoder",
+    "ppca_mle",
+    "stationary_point",
+    "sweep",
+]

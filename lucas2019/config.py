@@ -145,7 +145,8 @@ def expected_data_dim(dataset: DictConfig) -> int:
         size = int(options.get("image_size", 64))
         return (1 if options.get("grayscale", False) else 3) * size * size
     spectrum = options.get("spectrum")
-    return len(spectrum) if isinstance(spectrum, list | tuple) else int(options.get("dim", 20))
+    explicit = spectrum is not None and not isinstance(spectrum, str)
+    return len(spectrum) if explicit else int(options.get("dim", 20))
 
 
 def validate(cfg: DictConfig | TrainConfig) -> None:

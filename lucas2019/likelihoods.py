@@ -1,0 +1,218 @@
+"""Observation models p(x | z) for the VAEs, and the σ² implied by an "MSE + β·KL" loss.
+
+Every likelihood is an ``nn.Module`` with
+
+- ``log_prob(x (n, d), x_mean (n, d)) -> (n,)``: log p(x | z) in nats, **summed** over the d data
+  dimensions (never averaged, so that σ² means what it says);
+- ``mean(x_mean) -> (n, d)``: the mean of p(x | z) (identity for Gaussians, sigmoid for Bernoulli);
+- ``sigma2_value() -> float | None``: the mean σ² (data units², for logging), None for Bernoulli;
+- ``is_gaussian``: True for the Gaussians, which also have
+  ``expected_log_prob_from_sq_err(sq_err (n, d)) -> (n,)``: E_q log p(x | z) from the expected
+  squared error per dimension, E_q (x_j - f_j(z))². The Gaussian log-density is linear in the
+  squared error, so this is exact for closed-form expectations (linear VAE) and for Monte-Carlo
+  averages over samples.
+
+Gaussian variants (``build_likelihood(name, ...)``):
+
+- ``gaussian_fixed``: σ² is a constant (a buffer).
+- ``gaussian_learned``: σ² = m + (σ²₀ - m)·exp(θ) with a trained θ (scalar, or (d,) if per_dim) that
+  starts at 0, m = min_sigma2 a soft lower bound and σ²₀ the initial value. At θ = 0 the value is
+  computed as σ²₀·exp(θ) + m·(1 - exp(θ)), which is σ²₀ exactly; σ² > m for every finite θ. While
+  σ² ≫ m, θ is log σ² shifted by a constant, so Adam sees the usual log σ² parameterisation.
+- ``gaussian_optimal``: the σ-VAE closed form (Rybkin et al. 2021). In training mode σ² is the
+  mean of the expected squared error over the batch and the data dimensions (per dimension: over the
+  batch only), clamped below at min_sigma2, and it is remembered. In eval mode (``.eval()``) the
+  remembered value from the last training call is used as a fixed σ², so evaluation does not
+  depend on the evaluation batch; before any training call it is the ``sigma2`` argument.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LIKELIHOODS = ("gaussian_fixed", "gaussian_learned", "gaussian_optimal", "bernoulli")
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_sq_err(sq_err: torch.Tensor, data_dim: int) -> None:
+    if sq_err.ndim != 2 or sq_err.shape[-1] != data_dim:
+        raise ValueError(
+            f"sq_err must have shape (n, {data_dim}) (n examples, data_dim={data_dim}); got "
+            f"{tuple(sq_err.shape)}. Pass the squared error per example and data dimension."
+        )
+
+
+class GaussianLikelihood(nn.Module):
+    """p(x | z) = N(x; f(z), σ² I) (or diag(σ²) when per_dim). See the module docstring.
+
+    Args:
+        mode: "fixed", "learned" or "optimal".
+        data_dim: d, the number of data dimensions.
+        sigma2: the fixed value / initial value (data units²), > min_sigma2 for "learned".
+        per_dim: one σ² per data dimension instead of one scalar.
+        min_sigma2: lower bound on σ² ("learned": soft, "optimal": clamp).
+    """
+
+    is_gaussian = True
+
+    def __init__(
+        self,
+        mode: str,
+        data_dim: int,
+        sigma2: float = 1.0,
+        per_dim: bool = False,
+        min_sigma2: float = 1e-6,
+    ) -> None:
+        super().__init__()
+        if mode not in ("fixed", "learned", "optimal"):
+            raise ValueError(f"mode must be 'fixed', 'learned' or 'optimal'; got {mode!r}.")
+        self.mode, self.data_dim, self.per_dim = mode, int(data_dim), bool(per_dim)
+        self.min_sigma2 = float(min_sigma2)
+        shape = (self.data_dim,) if per_dim else (1,)
+        # σ² buffers are float64 so a fixed/initial value is kept exactly; cast to the data's dtype
+        init = torch.full(shape, float(sigma2), dtype=torch.float64)
+        if mode == "fixed":
+            self.register_buffer("sigma2_fixed", init)
+        elif mode == "learned":
+            self.register_buffer("sigma2_init", init)
+            self.theta = nn.Parameter(torch.zeros(shape))
+        else:
+            self.register_buffer("sigma2_last", init)
+
+    def sigma2(self, sq_err: torch.Tensor | None = None) -> torch.Tensor:
+        """The current σ², shape (1,) or (d,). "optimal" in training mode needs sq_err (n, d)."""
+        if self.mode == "fixed":
+            return self.sigma2_fixed
+        if self.mode == "learned":
+            e = torch.exp(self.theta)
+            return self.sigma2_init * e + self.min_sigma2 * (1.0 - e)
+        if not self.training or sq_err is None:
+            return self.sigma2_last
+        dims = 0 if self.per_dim else None
+        s2 = sq_err.mean(dim=dims).reshape(self.sigma2_last.shape).clamp_min(self.min_sigma2)
+        self.sigma2_last.copy_(s2.detach())
+        return s2
+
+    def expected_log_prob_from_sq_err(self, sq_err: torch.Tensor) -> torch.Tensor:
+        """E_q log N(x; f(z), σ²) from sq_err (n, d) = E_q (x - f(z))² -> (n,) nats, sum over d."""
+        _check_sq_err(sq_err, self.data_dim)
+        s2 = self.sigma2(sq_err).to(sq_err.dtype)
+        if self.per_dim:
+            return -0.5 * (sq_err / s2 + torch.log(s2) + _LOG_2PI).sum(-1)
+        return -0.5 * (sq_err.sum(-1) / s2 + self.data_dim * (torch.log(s2) + _LOG_2PI))
+
+    def log_prob(self, x: torch.Tensor, x_mean: torch.Tensor) -> torch.Tensor:
+        """log N(x; x_mean, σ²) summed over the d dims: x, x_mean (n, d) -> (n,) nats."""
+        return self.expected_log_prob_from_sq_err((x - x_mean) ** 2)
+
+    def mean(self, x_mean: torch.Tensor) -> torch.Tensor:
+        """The decoder output is the mean: returned unchanged, (n, d)."""
+        return x_mean
+
+    def sigma2_value(self) -> float:
+        """Mean σ² over dimensions (data units²), for logging."""
+        return float(self.sigma2().detach().mean())
+
+
+class BernoulliLikelihood(nn.Module):
+    """p(x | z) = Bernoulli(sigmoid(logits)) per dimension, for data in [0, 1] (binarised)."""
+
+    is_gaussian = False
+
+    def __init__(self, data_dim: int) -> None:
+        super().__init__()
+        self.data_dim = int(data_dim)
+
+    def log_prob(self, x: torch.Tensor, x_mean: torch.Tensor) -> torch.Tensor:
+        """-BCE-with-logits summed over dims: x (n, d) in [0, 1], x_mean = logits (n, d) -> (n,)."""
+        return -F.binary_cross_entropy_with_logits(x_mean, x, reduction="none").sum(-1)
+
+    def mean(self, x_mean: torch.Tensor) -> torch.Tensor:
+        """Bernoulli mean sigmoid(logits), (n, d)."""
+        return torch.sigmoid(x_mean)
+
+    def expected_log_prob_from_sq_err(self, sq_err: torch.Tensor) -> torch.Tensor:
+        raise TypeError(
+            "the Bernoulli likelihood is not a function of the squared error; use log_prob"
+        )
+
+    def sigma2_value(self) -> None:
+        return None
+
+
+def build_likelihood(
+    name: str,
+    data_dim: int,
+    sigma2: float = 1.0,
+    per_dim: bool = False,
+    min_sigma2: float = 1e-6,
+) -> nn.Module:
+    """Build an observation model by name (one of LIKELIHOODS); see the module docstring.
+
+    sigma2 is the fixed σ² ("gaussian_fixed"), the initial σ² ("gaussian_learned") or the σ² used
+    before the first training batch ("gaussian_optimal"), in data units². Ignored for "bernoulli".
+    """
+    if name not in LIKELIHOODS:
+        raise ValueError(f"likelihood name must be one of {LIKELIHOODS}; got {name!r}.")
+    if isinstance(data_dim, bool) or not isinstance(data_dim, numbers.Integral) or data_dim < 1:
+        raise ValueError(f"data_dim must be a positive int (d); got {data_dim!r}.")
+    if name == "bernoulli":
+        return BernoulliLikelihood(int(data_dim))
+    if not (isinstance(min_sigma2, numbers.Real) and math.isfinite(min_sigma2) and min_sigma2 >= 0):
+        raise ValueError(f"min_sigma2 must be a finite float >= 0; got {min_sigma2!r}.")
+    if not (isinstance(sigma2, numbers.Real) and math.isfinite(sigma2) and sigma2 > 0):
+        raise ValueError(f"sigma2 must be a finite float > 0 (data units²); got {sigma2!r}.")
+    mode = name.removeprefix("gaussian_")
+    if mode == "learned" and sigma2 <= min_sigma2:
+        raise ValueError(
+            f"gaussian_learned needs sigma2 > min_sigma2; got sigma2={sigma2!r}, "
+            f"min_sigma2={min_sigma2!r}. Raise sigma2 or lower min_sigma2."
+        )
+    return GaussianLikelihood(
+        mode, int(data_dim), float(sigma2), per_dim=per_dim, min_sigma2=min_sigma2
+    )
+
+
+def implied_sigma2(
+    loss: str = "mse",
+    reduction: str = "sum",
+    beta: float = 1.0,
+    data_dim: int | None = None,
+    pixel_scale: float = 1.0,
+) -> float:
+    """The Gaussian σ² (in the original data units²) that a "reconstruction + β·KL" loss implies.
+
+    -ELBO with N(f(z), σ²I) is ||x - f||²/(2σ²) + KL + const; multiplying by 2σ² gives
+    ||x - f||² + 2σ²·KL. So (up to a positive factor and constants):
+
+    - ``MSE_sum + β·KL``  ⇔ σ² = β/2;
+    - ``MSE_mean + β·KL`` (mean over the d = data_dim dimensions) ⇔ σ² = β·d/2;
+    - data multiplied by s = pixel_scale before the MSE: σ² in the original units is divided by s².
+    """
+    if loss != "mse":
+        raise ValueError(
+            f"loss must be 'mse'; got {loss!r}. BCE is a Bernoulli likelihood and implies no σ²."
+        )
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean'; got {reduction!r}.")
+    if not (isinstance(beta, numbers.Real) and math.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta must be a finite float > 0 (the KL weight); got {beta!r}.")
+    if not (
+        isinstance(pixel_scale, numbers.Real) and math.isfinite(pixel_scale) and pixel_scale > 0
+    ):
+        raise ValueError(f"pixel_scale must be a finite float > 0 (e.g. 255); got {pixel_scale!r}.")
+    sigma2 = beta / 2.0
+    if reduction == "mean":
+        if isinstance(data_dim, bool) or not isinstance(data_dim, numbers.Integral) or data_dim < 1:
+            raise ValueError(
+                f"reduction='mean' needs data_dim, the number of dimensions averaged over "
+                f"(e.g. 784);"
+                f" got {data_dim!r}."
+            )
+        sigma2 *= int(data_dim)
+    return sigma2 / pixel_scale**2

@@ -1,0 +1,45 @@
+"""Figure 5: deep VAE with fixed σ² — collapsed latents [%] (δ = 0.01) against ε (claim C4).
+
+Input: ``lucas2019.results.collapse_curves(runs)`` of the fixed-σ² runs — columns ``sigma2``,
+``eps`` [nats], ``collapsed_fraction`` (in [0, 1]); optional ``run_dir`` (one line per seed),
+``status`` (non-completed rows are left out and listed), ``step``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+
+from paper_figures.collapse import render_collapse
+from paper_figures.theme import Rendered, fmt_value
+from paper_figures.verdicts import Verdict, verdict_c4
+
+#: the paper's fixed σ² grid
+SIGMA2_GRID = (30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001)
+
+
+def render(
+    curves: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    expected: Sequence[float] | None = SIGMA2_GRID,
+    dpi: int = 150,
+) -> Rendered:
+    """Write fig5.png/.pdf; legend entries are the σ² values; return the paths (``.missing``
+    lists expected σ² without a completed run)."""
+    return render_collapse(
+        curves, out_dir, "fig5", "fixed σ²", lambda s, _rows: fmt_value(s), expected,
+        "fixed σ²", dpi, "fixed",
+    )  # fmt: skip
+
+
+def verdict(
+    runs: pd.DataFrame,
+    eigenvalues: Sequence[float] | None = None,
+    measure: str = "integrated",
+    min_steps: int = 0,
+    expected: Sequence[float] | None = None,
+) -> Verdict:
+    """C4 from the fixed-σ² rows of ``collect_runs`` (see ``verdicts.verdict_c4``)."""
+    return verdict_c4(runs, eigenvalues, measure=measure, min_steps=min_steps, expected=expected)

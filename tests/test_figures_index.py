@@ -1,0 +1,38 @@
+"""index.md lists each figure, its claim, the verdict lines and a missing-runs section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paper_figures.index import IndexEntry, write_index
+from paper_figures.theme import Rendered
+from paper_figures.verdicts import Verdict
+
+
+def test_write_index(tmp_path: Path) -> None:
+    fig5 = Rendered([tmp_path / "fig5.png", tmp_path / "fig5.pdf"], None, ["σ²=30"])
+    v4 = Verdict("C4", "collapse rises with σ²", True, "Spearman ρ = 0.98")
+    v1 = Verdict("C1", "ELBO = MLE", None, "no sweep")
+    path = write_index(
+        tmp_path,
+        [
+            IndexEntry("Figure 5: collapse vs ε", fig5, claims=["C4"], verdicts=[v4]),
+            IndexEntry("Figure 2", [tmp_path / "fig2.png"], ["C1"], [v1], missing=[]),
+        ],
+    )
+    text = path.read_text()
+    assert path == tmp_path / "index.md"
+    assert "![fig5](fig5.png)" in text and "[fig5.pdf](fig5.pdf)" in text
+    assert "C4: collapse rises with σ²: holds (Spearman ρ = 0.98)" in text
+    assert "C1: ELBO = MLE: cannot judge (no sweep)" in text
+    missing = text.split("## Missing runs")[1]
+    assert "Figure 5: collapse vs ε: σ²=30" in missing and "Figure 2:" not in missing
+
+
+def test_write_index_no_missing_and_bad_entry(tmp_path: Path) -> None:
+    text = write_index(tmp_path, [IndexEntry("T", [tmp_path / "t.md"])]).read_text()
+    assert text.rstrip().endswith("none")
+    with pytest.raises(ValueError, match="IndexEntry"):
+        write_index(tmp_path, [{"title": "x"}])
