@@ -113,9 +113,30 @@ class TrainConfig:
     run_dir: str = "."
 
 
+@dataclass
+class AnalyticSettings:
+    latent_dim: int = 200  # k for the σ² tables (clipped to d)
+    k_max: int = 300  # likelihood-vs-k curve for k = 0..min(d - 1, k_max)
+    reference_k: int = 50  # the fixed-σ² curve uses the MLE σ² at this k (clipped), as in Fig. 2
+    sigma2_grid: list[float] = field(
+        default_factory=lambda: [30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001]
+    )
+    landscape_points: int = 41
+
+
+@dataclass
+class AnalyticConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    analytic: AnalyticSettings = field(default_factory=AnalyticSettings)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    seed: int = 0
+    run_dir: str = "."
+
+
 def register_configs() -> None:
-    """Register the schema so ``conf/train.yaml`` can list ``train_schema`` in its defaults."""
+    """Register the schemas that ``conf/train.yaml`` and ``conf/analytic.yaml`` build on."""
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    ConfigStore.instance().store(name="analytic_schema", node=AnalyticConfig)
 
 
 class ConfigError(ValueError):
@@ -147,6 +168,20 @@ def expected_data_dim(dataset: DictConfig) -> int:
     spectrum = options.get("spectrum")
     explicit = spectrum is not None and not isinstance(spectrum, str)
     return len(spectrum) if explicit else int(options.get("dim", 20))
+
+
+def validate_analytic(cfg: DictConfig) -> None:
+    """Check the value ranges of a composed ``analytic`` config; raise :class:`ConfigError`."""
+    _check(cfg.dataset.name in DATASETS, "dataset.name", cfg.dataset.name, f"one of {DATASETS}")
+    a = cfg.analytic
+    for key in ("latent_dim", "k_max", "reference_k", "landscape_points"):
+        _check(a[key] > 0, f"analytic.{key}", a[key], "a positive integer")
+    _check(
+        len(a.sigma2_grid) > 0 and all(_positive(s) for s in a.sigma2_grid),
+        "analytic.sigma2_grid",
+        list(a.sigma2_grid),
+        "a non-empty list of numbers > 0",
+    )
 
 
 def validate(cfg: DictConfig | TrainConfig) -> None:
