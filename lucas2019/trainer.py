@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import platform
 import signal
 import time
@@ -33,6 +34,7 @@ from lucas2019.models import MODELS, build_model, resolve_device
 from lucas2019.schedules import kl_weight
 from lucas2019.tracking import NullTracker, Tracker
 
+log = logging.getLogger(__name__)
 METRIC_COLUMNS = (
     "step",
     "elbo",
@@ -148,6 +150,7 @@ def train(
     checkpoint = run_dir / "checkpoint.pt"
     if checkpoint.exists():
         state = _load_checkpoint(checkpoint, model, likelihood, optimizer, batches)
+        log.info("resumed from step %d (%s)", state.step, checkpoint)
 
     loop = _Loop(
         settings, model, likelihood, optimizer, batches, x_train, x_test, run_dir, tracker, state

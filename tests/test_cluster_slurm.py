@@ -1,0 +1,363 @@
+"""The SLURM path of a sweep against a real one-node SLURM cluster (scripts/slurm_cluster.sh).
+
+A Hydra multirun with ``hydra/launcher=slurm`` must produce completed run folders and keep the
+jobs' logs and pickles in ``<sweep>/.submitit/<jobid>/``; a job sent SIGUSR2 (what SLURM sends
+before a time limit, and what ``scancel --signal=USR2`` fakes) must be requeued by submitit and
+resume from its run folder's checkpoint. The cluster tests need root and the Debian packages
+slurm-wlm and munge (``apt-get install -y slurm-wlm munge``); without them they are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm_cluster.sh"
+SLURM_PATH = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/sbin"
+SLURM_TOOLS = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "munged")
+MISSING = [tool for tool in SLURM_TOOLS if shutil.which(tool, path=SLURM_PATH) is None]
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+needs_slurm = pytest.mark.skipif(
+    bool(MISSING) or not IS_ROOT,
+    reason=(
+        f"SLURM/munge not installed (missing: {', '.join(MISSING)}); "
+        "install with `apt-get update && apt-get install -y slurm-wlm munge`"
+        if MISSING
+        else "the one-node test cluster runs its daemons as root; run the tests as root"
+    ),
+)
+
+# Small jobs: one CPU, 1 GB (far below the node's RealMemory), ten minutes (the USR2 that
+# submitit uses for a time limit comes signal_delay_s=120 s before it, so never in these tests).
+LAUNCHER = [
+    "hydra/launcher=slurm",
+    "hydra.launcher.timeout_min=10",
+    "hydra.launcher.mem_gb=1",
+    "hydra.launcher.cpus_per_task=1",
+]
+# CLI_TIMEOUT_S bounds each Hydra launch (it blocks until every job ends); POLL_TIMEOUT_S bounds
+# each wait for one event (a checkpoint, a requeue). Both are generous for a busy 2-core machine.
+CLI_TIMEOUT_S = 300
+POLL_TIMEOUT_S = 120
+
+
+def _clean_env(slurm_conf: str | None = None) -> dict[str, str]:
+    """This process's environment without SLURM_* job variables (the tests may run in a job)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    env["PATH"] = SLURM_PATH
+    env["OMP_NUM_THREADS"] = "1"
+    if slurm_conf is not None:
+        env["SLURM_CONF"] = slurm_conf
+    return env
+
+
+def _cluster_script(action: str, state_dir: Path, env: dict | None = None, timeout: float = 120):
+    return subprocess.run(
+        ["bash", str(SCRIPT), action, str(state_dir)],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else _clean_env(),
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A running one-node cluster: ``{"env": client environment, "dir": state folder}``.
+
+    Started by scripts/slurm_cluster.sh in a fresh folder (own ports, so a cluster that is
+    already up elsewhere does not interfere) and always stopped at the end of the module.
+    """
+    state_dir = tmp_path_factory.mktemp("slurm")
+    started = time.perf_counter()
+    start = _cluster_script("start", state_dir)
+    try:
+        match = re.search(r"^export SLURM_CONF=(\S+)$", start.stdout, re.MULTILINE)
+        if start.returncode != 0 or match is None:
+            pytest.fail(
+                f"scripts/slurm_cluster.sh start failed (exit {start.returncode}).\n"
+                f"stdout:\n{start.stdout}\nstderr:\n{start.stderr}"
+            )
+        env = _clean_env(match.group(1))
+        print(f"cluster up in {time.perf_counter() - started:.1f} s ({state_dir})")
+        yield {"env": env, "dir": state_dir}
+    finally:
+        stop = _cluster_script("stop", state_dir)
+        assert stop.returncode == 0, f"stopping the cluster failed:\n{stop.stderr}"
+
+
+def _diagnostics(cluster: dict, sweep_dir: Path | None = None) -> str:
+    """squeue, the controller's log tail and the jobs' stderr, for failure messages."""
+    env = cluster["env"]
+    parts = []
+    queue = subprocess.run(["squeue"], capture_output=True, text=True, env=env, timeout=30)
+    parts.append(f"squeue:\n{queue.stdout}{queue.stderr}")
+    log = cluster["dir"] / "slurmctld.log"
+    if log.exists():
+        parts.append("slurmctld.log (tail):\n" + "\n".join(log.read_text().splitlines()[-15:]))
+    if sweep_dir is not None:
+        for err in sorted(sweep_dir.glob(".submitit/*/*_log.err")):
+            lines = [line for line in err.read_text().splitlines() if "sacct" not in line]
+            parts.append(f"{err} (tail):\n" + "\n".join(lines[-20:]))
+    return "\n\n".join(parts)
+
+
+def _train_command(sweep_dir: Path, *overrides: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lucas2019.train",
+        "-m",
+        "experiment=fig5_fixed_sigma",
+        "scale=smoke",
+        f"hydra.sweep.dir={sweep_dir}",
+        *LAUNCHER,
+        *overrides,
+    ]
+
+
+def _wait_for(
+    condition: Callable[[], object],
+    what: str,
+    cluster: dict,
+    sweep_dir: Path,
+    proc: subprocess.Popen | None = None,
+    launch_log: Path | None = None,
+) -> object:
+    """Poll ``condition`` (every 0.1 s) until it returns something truthy, else fail.
+
+    Fails at once if ``proc`` (the Hydra launch, output in ``launch_log``) ends meanwhile.
+    """
+    deadline = time.monotonic() + POLL_TIMEOUT_S
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            out = launch_log.read_text() if launch_log is not None else ""
+            pytest.fail(
+                f"the Hydra launch ended (exit {proc.returncode}) while waiting for {what}.\n"
+                f"{out[-3000:]}\n{_diagnostics(cluster, sweep_dir)}"
+            )
+        time.sleep(0.1)
+    pytest.fail(
+        f"timed out after {POLL_TIMEOUT_S} s waiting for {what}.\n"
+        f"{_diagnostics(cluster, sweep_dir)}"
+    )
+
+
+def _job_field(cluster: dict, job_id: str, field: str) -> str | None:
+    """A ``Key=Value`` field of ``scontrol show job`` (None if the job or field is unknown)."""
+    shown = subprocess.run(
+        ["scontrol", "show", "job", job_id],
+        capture_output=True,
+        text=True,
+        env=cluster["env"],
+        timeout=30,
+    )
+    match = re.search(rf"\b{field}=(\S+)", shown.stdout)
+    return match.group(1) if match else None
+
+
+def test_script_usage_and_missing_tools(tmp_path: Path) -> None:
+    """Bad arguments print the usage; without SLURM on PATH, start names the apt-get line."""
+    usage = subprocess.run(
+        ["/bin/bash", str(SCRIPT), "restart", str(tmp_path)], capture_output=True, text=True
+    )
+    assert usage.returncode == 2 and "usage:" in usage.stderr, usage.stderr
+    # A PATH holding only the coreutils the script needs before its check: no SLURM, no munge.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("mkdir", "id"):
+        (bin_dir / tool).symlink_to(shutil.which(tool, path=f"{SLURM_PATH}:/usr/bin:/bin"))
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}  # the script adds /usr/sbin: not sinfo
+    missing = subprocess.run(
+        ["/bin/bash", str(SCRIPT), "start", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode == 1, missing.stderr
+    assert "not installed" in missing.stderr and "apt-get install -y slurm-wlm munge" in (
+        missing.stderr
+    ), missing.stderr
+    assert missing.stdout == "", "nothing may go to stdout (callers eval it)"
+
+
+@pytest.mark.slow
+@needs_slurm
+def test_cluster_script_is_idempotent(cluster: dict) -> None:
+    """A second start reuses the running daemons and prints the same SLURM_CONF."""
+    again = _cluster_script("start", cluster["dir"])
+    assert again.returncode == 0, again.stderr
+    assert f"export SLURM_CONF={cluster['env']['SLURM_CONF']}" in again.stdout
+    assert "already running" in again.stderr, again.stderr
+    sinfo = subprocess.run(
+        ["sinfo", "-h", "-N", "-o", "%T"],
+        capture_output=True,
+        text=True,
+        env=cluster["env"],
+        timeout=30,
+    )
+    assert sinfo.stdout.strip() in ("idle", "mixed", "allocated"), sinfo.stdout + sinfo.stderr
+
+
+@pytest.mark.slow
+@needs_slurm
+def test_slurm_multirun_completes_two_jobs(cluster: dict, tmp_path: Path) -> None:
+    """Two σ² values through ``hydra/launcher=slurm``: two completed run folders + job folders."""
+    sweep_dir = tmp_path / "sweep"
+    command = _train_command(sweep_dir, "likelihood.sigma2=10,0.01")
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=cluster["env"],
+        timeout=CLI_TIMEOUT_S,
+    )
+    assert done.returncode == 0, (
+        f"the SLURM multirun failed (exit {done.returncode}):\n{done.stderr[-3000:]}\n"
+        f"{_diagnostics(cluster, sweep_dir)}"
+    )
+    run_dirs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert [p.name for p in run_dirs] == ["0_likelihood.sigma2=10", "1_likelihood.sigma2=0.01"]
+    for run_dir, sigma2 in zip(run_dirs, (10.0, 0.01), strict=True):
+        result = json.loads((run_dir / "result.json").read_text())
+        assert result["status"] == "completed", (run_dir, result.get("error"))
+        assert result["step"] == 40  # scale=smoke
+        assert result["sigma2"] == pytest.approx(sigma2, rel=1e-6)
+        assert (run_dir / "metrics.csv").exists() and (run_dir / "checkpoint.pt").exists()
+
+    # One folder per job (array tasks are <array id>_<index>) with its logs and pickles.
+    job_dirs = sorted(
+        p for p in (sweep_dir / ".submitit").iterdir() if re.fullmatch(r"\d+(_\d+)?", p.name)
+    )
+    job_dirs = [p for p in job_dirs if list(p.glob("*_result.pkl"))]
+    assert len(job_dirs) == 2, f"expected two job folders in {sweep_dir / '.submitit'}"
+    logs = ""
+    for job_dir in job_dirs:
+        job_id = job_dir.name
+        for suffix in ("_submitted.pkl", "_0_result.pkl", "_0_log.out", "_0_log.err"):
+            assert (job_dir / f"{job_id}{suffix}").is_file(), f"{job_dir} lacks {job_id}{suffix}"
+        _wait_for(  # the launcher returns on the result pickle, before SLURM ends the job
+            lambda job_id=job_id: _job_field(cluster, job_id, "JobState") == "COMPLETED",
+            f"SLURM to report job {job_id} COMPLETED",
+            cluster,
+            sweep_dir,
+        )
+        logs += "".join(p.read_text() for p in job_dir.glob("*_log.*"))
+    for run_dir in run_dirs:  # the jobs' logs (stdout/stderr) name the run folders they wrote
+        assert f"run folder {run_dir}" in logs, f"no job log mentions {run_dir}"
+
+
+@pytest.mark.slow
+@needs_slurm
+def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path) -> None:
+    """SIGUSR2 -> submitit checkpoints + requeues -> the job resumes and completes.
+
+    Proof of resumption: while the requeued job waits, its checkpoint's ``wall_time_s`` is
+    raised by 10^4 s; a resumed run carries it into result.json, a fresh start would not.
+    """
+    sweep_dir = tmp_path / "sweep"
+    max_steps, offset_s = 2000, 1e4
+    command = _train_command(
+        sweep_dir,
+        "likelihood.sigma2=1",
+        f"trainer.max_steps={max_steps}",
+        "trainer.eval_every=500",
+        "trainer.checkpoint_every=10",
+        "hydra.launcher.partition=debug",
+        "hydra.launcher.max_num_timeout=2",
+    )
+    env = cluster["env"]
+    launch_log = tmp_path / "launch.log"  # a file, not a pipe: submitit's polling is chatty
+    with launch_log.open("w") as sink:
+        proc = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path, env=env
+        )
+    job_id = None
+    try:
+
+        def first_checkpoint() -> Path | None:
+            found = [p / "checkpoint.pt" for p in sweep_dir.glob("0_*")]
+            return found[0] if found and found[0].exists() else None
+
+        checkpoint = _wait_for(
+            first_checkpoint, "the first checkpoint", cluster, sweep_dir, proc, launch_log
+        )
+        run_dir = checkpoint.parent
+        queue = subprocess.run(
+            ["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True, env=env, timeout=30
+        )
+        running = [line.split() for line in queue.stdout.splitlines()]
+        assert len(running) == 1 and running[0][1] == "RUNNING", queue.stdout
+        job_id = running[0][0]
+        signal = subprocess.run(
+            ["scancel", "--signal=USR2", job_id], capture_output=True, text=True, env=env
+        )
+        assert signal.returncode == 0, signal.stderr
+
+        def requeued() -> bool:
+            state = _job_field(cluster, job_id, "JobState")
+            if state == "COMPLETED":
+                pytest.fail(f"job {job_id} completed before SIGUSR2 reached it; raise max_steps")
+            return state == "PENDING" and _job_field(cluster, job_id, "Restarts") == "1"
+
+        _wait_for(requeued, f"job {job_id} to be requeued", cluster, sweep_dir, proc, launch_log)
+        # The old process is gone (the job is pending): its last checkpoint is what resumes.
+        payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        step_before = int(payload["step"])
+        assert 0 < step_before < max_steps, step_before
+        payload["wall_time_s"] = float(payload["wall_time_s"]) + offset_s
+        tmp = checkpoint.with_suffix(".test.tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, checkpoint)
+        # Requeued jobs wait ~120 s (BeginTime); release it now.
+        release = subprocess.run(
+            ["scontrol", "update", f"JobId={job_id}", "StartTime=now"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert release.returncode == 0, release.stderr
+        proc.wait(timeout=CLI_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:  # only on failure: stop our launcher and its job
+            proc.kill()
+            proc.wait()
+            if job_id is not None:
+                subprocess.run(["scancel", job_id], env=env, timeout=30)
+    out = launch_log.read_text()
+    assert proc.returncode == 0, f"{out[-3000:]}\n{_diagnostics(cluster, sweep_dir)}"
+
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["status"] == "completed" and result["step"] == max_steps, result
+    assert result["wall_time_s"] >= offset_s, (
+        f"wall_time_s={result['wall_time_s']}: the rerun did not resume from checkpoint.pt"
+    )
+    _wait_for(
+        lambda: _job_field(cluster, job_id, "JobState") == "COMPLETED",
+        f"SLURM to report job {job_id} COMPLETED",
+        cluster,
+        sweep_dir,
+    )
+    assert _job_field(cluster, job_id, "Restarts") == "1"
+    train_log = (run_dir / "train.log").read_text()
+    assert train_log.count("run folder ") == 2, f"expected two starts in train.log:\n{train_log}"
+    resumed = re.search(r"resumed from step (\d+)", train_log)
+    if resumed:  # the trainer's own resume line, where it logs one
+        assert int(resumed.group(1)) == step_before, train_log
+    job_log = "".join(p.read_text() for p in sweep_dir.glob(f".submitit/{job_id}/*_log.*"))
+    assert f"Requeued job {job_id}" in job_log, job_log[-3000:]
