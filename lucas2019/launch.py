@@ -42,8 +42,8 @@ def run_dir() -> Path:
 
 def make_tracker(cfg: DictConfig) -> Tracker:
     """A W&B tracker when ``logger=wandb`` (group = experiment/sweep, name = overrides)."""
-    if cfg.logger.name != "wandb":
-        return Tracker()
+    if cfg.logger.name != "wandb" or _completed(run_dir()):
+        return Tracker()  # a finished run has nothing new to log
     hydra = HydraConfig.get()
     experiment = cfg.experiment.name or "train"
     if is_multirun():
@@ -55,3 +55,8 @@ def make_tracker(cfg: DictConfig) -> Tracker:
     return WandbTracker(
         cfg, group=group, name=name, job_type=str(cfg.likelihood.name), run_dir=str(run_dir())
     )
+
+
+def _completed(folder: Path) -> bool:
+    done = folder / "result.json"
+    return done.exists() and '"completed"' in done.read_text()

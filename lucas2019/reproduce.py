@@ -1,0 +1,252 @@
+"""``python -m lucas2019.reproduce``: every experiment, every figure, a verdict per claim.
+
+    python -m lucas2019.reproduce                                  # digits, cpu scale (minutes)
+    python -m lucas2019.reproduce dataset=mnist dataset.root=/data/mnist --out gallery/mnist
+    python -m lucas2019.reproduce scale=paper --launcher slurm hydra.launcher.partition=gpu
+
+Arguments of the form ``key=value`` are Hydra overrides given to every run (dataset, scale,
+seed, launcher keys...). Runs go to ``<out>/runs/<experiment>/`` through Hydra multiruns (the
+launcher is ``local_parallel`` unless ``--launcher`` says otherwise); a run whose folder already
+holds a completed result is not trained again. The analytic tables go to ``<out>/analytic/``;
+figures, Table 1 and ``index.md`` (claims C1-C6 with verdicts computed from the numbers) go to
+``<out>/figures/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from hydra import compose, initialize_config_dir
+
+from lucas2019 import results
+from lucas2019.analytic import run_analysis
+from lucas2019.config import register_configs, register_resolvers
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+EXPERIMENTS = (
+    "fig3_linear_vae",
+    "fig4_encoders",
+    "fig5_fixed_sigma",
+    "fig6_learned_sigma",
+    "table1",
+)
+# Runs shorter than this are too short to judge collapse claims (PAPER.md: unused latents need
+# time to reach KL < ε); verdicts on them say "cannot judge".
+MIN_STEPS_TO_JUDGE = 1000
+
+
+def _compose(config_name: str, overrides: Sequence[str]):
+    register_configs()
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name, overrides=list(overrides))
+
+
+def _say(message: str) -> None:
+    print(f"[reproduce {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run_analytic(overrides: Sequence[str], out: Path) -> Path:
+    """The linear theory on exactly the training data of the runs (same dataset, subset, seed)."""
+    train_cfg = _compose("train", overrides)
+    data_keys = [o for o in overrides if o.startswith(("dataset", "seed="))]
+    subset = [
+        f"dataset.n_train={_null(train_cfg.dataset.n_train)}",
+        f"dataset.n_test={_null(train_cfg.dataset.n_test)}",
+        f"analytic.latent_dim={train_cfg.model.latent_dim}",
+    ]
+    cfg = _compose("analytic", [*data_keys, *subset, f"run_dir={out}"])
+    run_analysis(cfg, out)
+    return out
+
+
+def _null(value: object) -> str:
+    return "null" if value is None else str(value)
+
+
+def run_experiment(name: str, overrides: Sequence[str], launcher: str, sweep_dir: Path) -> bool:
+    """One experiment's whole sweep as a Hydra multirun; True if the launcher exited cleanly."""
+    command = [
+        sys.executable,
+        "-m",
+        "lucas2019.train",
+        "-m",
+        f"experiment={name}",
+        *overrides,
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={sweep_dir}",
+        "trainer.progress=false",
+    ]
+    done = (
+        len(results.collect_runs(sweep_dir).query("status == 'completed'"))
+        if sweep_dir.exists()
+        else 0
+    )
+    _say(f"{name}: launching its sweep ({done} runs already completed are skipped)")
+    return subprocess.run(command, check=False).returncode == 0
+
+
+def render_figures(out: Path, experiments: Sequence[str]) -> Path:
+    """Every figure and Table 1 from the run folders and analytic tables; returns index.md."""
+    from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, table1
+    from paper_figures.index import IndexEntry, write_index
+
+    analytic, figures = out / "analytic", out / "figures"
+    eigenvalues = pd.read_csv(analytic / "spectrum.csv")["eigenvalue"].to_numpy()
+    by_k = pd.read_csv(analytic / "likelihood_vs_k.csv")
+    runs = {name: _runs(out / "runs" / name) for name in experiments}
+    entries = [
+        IndexEntry(
+            "Figure 1: pPCA landscape around a zero column",
+            fig1.render(pd.read_csv(analytic / "landscape.csv"), figures),
+            notes=_stationary_notes(analytic),
+        )
+    ]
+    entries.append(
+        IndexEntry(
+            "Figure 2: log marginal likelihood against k",
+            fig2.render(by_k, figures, eigenvalues=eigenvalues),
+            claims=("C1", "C2"),
+            verdicts=fig2.verdict(by_k, eigenvalues),
+        )
+    )
+    for name, module, title in (
+        ("fig3_linear_vae", fig3, "Figure 3: linear VAE training"),
+        ("fig4_encoders", fig4, "Figure 4: linear decoder, three encoders"),
+    ):
+        if name in runs:
+            mle = _mle_at(by_k, runs[name])
+            curves = results.training_curves(runs[name])
+            entries.append(
+                IndexEntry(
+                    title,
+                    module.render(curves, mle, figures),
+                    claims=("C3",),
+                    verdicts=[module.verdict(curves, mle)],
+                    notes=[f"pPCA MLE (learned σ²) = {mle:.4f} nats"],
+                )
+            )
+    fixed = runs.get("fig5_fixed_sigma")
+    if fixed is not None:
+        entries.append(
+            IndexEntry(
+                "Figure 5: collapse against ε, fixed σ²",
+                fig5.render(results.collapse_curves(fixed), figures),
+                claims=("C4",),
+                verdicts=[fig5.verdict(fixed, eigenvalues, min_steps=MIN_STEPS_TO_JUDGE)],
+            )
+        )
+        entries.append(
+            IndexEntry(
+                "Figure 7 (beyond the paper): linear prediction vs measured live latents",
+                fig7.render(fixed, eigenvalues, figures),
+                claims=("C4",),
+                verdicts=[fig7.verdict(fixed, eigenvalues, min_steps=MIN_STEPS_TO_JUDGE)],
+            )
+        )
+    learned = runs.get("fig6_learned_sigma")
+    if learned is not None:
+        both = pd.concat([r for r in (fixed, learned) if r is not None], ignore_index=True)
+        entries.append(
+            IndexEntry(
+                "Figure 6: collapse against ε, learned σ² from each initial value",
+                fig6.render(results.collapse_curves(learned), figures),
+                claims=("C5",),
+                verdicts=[fig6.verdict(both, min_steps=MIN_STEPS_TO_JUDGE)],
+            )
+        )
+    if "table1" in runs:
+        table_runs = runs["table1"]
+        entries.append(
+            IndexEntry(
+                "Table 1: fixed vs learned σ², and KL annealing",
+                table1.render(table_runs, figures),
+                claims=("C5", "C6"),
+                verdicts=table1.verdict(
+                    table_runs, results.training_curves(table_runs), min_steps=MIN_STEPS_TO_JUDGE
+                ),
+            )
+        )
+    return write_index(figures, entries)
+
+
+def _runs(sweep_dir: Path) -> pd.DataFrame:
+    return (
+        results.collect_runs(sweep_dir)
+        if sweep_dir.exists()
+        else results.collect_runs(sweep_dir.parent / ".missing")
+    )
+
+
+def _mle_at(by_k: pd.DataFrame, runs: pd.DataFrame) -> float:
+    """The learned-σ² pPCA log-likelihood at the runs' latent size (nats per example)."""
+    k = int(pd.to_numeric(runs["latent_dim"], errors="coerce").dropna().median())
+    row = by_k[by_k["sigma2_learned"] & (by_k["n_latent"] == k)]
+    return float(row["log_likelihood"].iloc[0]) if len(row) else float("nan")
+
+
+def _stationary_notes(analytic: Path) -> list[str]:
+    table = pd.read_csv(analytic / "stationary_points.csv")
+    return [
+        f"{r.sigma2_label} (σ² = {r.sigma2:.3g}): the zero column is a {r.label}"
+        for r in table.itertuples()
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the analytic tables, every experiment's sweep, then every figure; print the verdicts."""
+    parser = argparse.ArgumentParser(
+        prog="lucas2019-reproduce",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run, key=value")
+    parser.add_argument(
+        "--out", type=Path, help="output folder (default results/<dataset>_<scale>)"
+    )
+    parser.add_argument(
+        "--launcher",
+        default="local_parallel",
+        help="hydra/launcher for the sweeps: local_parallel, basic, slurm, ...",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=EXPERIMENTS,
+        default=EXPERIMENTS,
+        help="experiments to run (figures are drawn for these)",
+    )
+    parser.add_argument("--figures-only", action="store_true", help="draw from existing runs")
+    args = parser.parse_args(argv)
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        parser.error(f"overrides must look like key=value; got {bad}")
+    cfg = _compose("train", args.overrides)  # fails here, before any work, on a bad override
+    out = args.out or Path("results") / f"{cfg.dataset.name}_{cfg.scale}"
+    _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
+    if not args.figures_only:
+        _say("analytic tables (spectrum, Figure 1, Figure 2, σ² sweeps)")
+        run_analytic(args.overrides, out / "analytic")
+        failed = []
+        for i, name in enumerate(args.only, start=1):
+            _say(f"[{i}/{len(args.only)}] {name}")
+            if not run_experiment(name, args.overrides, args.launcher, out / "runs" / name):
+                failed.append(name)
+        if failed:
+            _say(f"sweeps that did not finish cleanly (their missing runs are listed): {failed}")
+    index = render_figures(out, args.only)
+    _say(f"figures and verdicts: {index}")
+    for line in index.read_text().splitlines():
+        if line.startswith("- C"):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
