@@ -128,7 +128,7 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
                     title,
                     module.render(curves, mle, figures),
                     claims=("C3",),
-                    verdicts=[module.verdict(curves, mle)],
+                    verdicts=[module.verdict(curves, mle, min_steps=MIN_STEPS_TO_JUDGE)],
                     notes=[f"pPCA MLE (learned σ²) = {mle:.4f} nats"],
                 )
             )

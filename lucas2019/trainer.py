@@ -407,9 +407,10 @@ def _read_completed(run_dir: Path) -> dict | None:
 def _model_options(model_cfg: DictConfig) -> dict:
     """The options this model takes; the shared schema carries every model's keys."""
     options = OmegaConf.to_container(model_cfg, resolve=True)
-    return {"latent_dim": options["latent_dim"]} | {
-        key: options[key] for key in MODELS[model_cfg.name] if key in options
-    }
+    taken = {key: options[key] for key in MODELS[model_cfg.name] if key in options}
+    if taken.get("encoder") == "linear":
+        taken.pop("encoder_hidden", None)  # scale presets set widths for all; a linear map has none
+    return {"latent_dim": options["latent_dim"], **taken}
 
 
 def _overrides(cfg: DictConfig) -> list[str]:

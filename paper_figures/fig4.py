@@ -36,6 +36,7 @@ def verdict(
     mle: float,
     rel_tol: float = 0.05,
     expected: Sequence[str] | None = EXPECTED,
+    min_steps: int = 0,
 ) -> Verdict:
     """C3 (Fig. 4): no encoder beats the MLE and each ends within ``rel_tol`` of it."""
-    return verdict_c3_encoders(curves, mle, rel_tol=rel_tol, expected=expected)
+    return verdict_c3_encoders(curves, mle, rel_tol=rel_tol, expected=expected, min_steps=min_steps)

@@ -246,6 +246,7 @@ def verdict_c3_encoders(
     exceed_tol: float = 1e-3,
     tail_fraction: float = 0.2,
     expected: Sequence[str] | None = ("linear", "deep_linear", "mlp"),
+    min_steps: int = 0,
 ) -> Verdict:
     """C3 (Fig. 4) for a linear decoder trained with several encoders (column ``encoder``).
 
@@ -258,6 +259,9 @@ def verdict_c3_encoders(
     absent = missing_values(stats, expected)
     if absent or not stats:
         return _v("C3", None, f"no training curve for encoder {absent}")
+    short = {e: s[2] for e, s in stats.items() if s[2] < min_steps}
+    if short:
+        return _v("C3", None, f"runs too short: last step {short} < min_steps {min_steps}")
     scale = max(1.0, abs(float(mle)))
     diffs = {e: s[0] - float(mle) for e, s in stats.items()}
     beats = [e for e, d in diffs.items() if d > exceed_tol * scale]
