@@ -189,3 +189,54 @@ def test_linear_vae_training_reaches_the_analytic_optimum_and_collapse_rule(
     assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
     collapsed = int(np.sum(np.asarray(result["kl_per_latent"]) < 1e-3))
     assert collapsed == optimum.n_collapsed
+
+
+def test_linear_vae_with_learned_sigma2_recovers_the_mle_sigma2(compose_train, tmp_path):
+    from linear_vae import Spectrum, ppca_mle
+
+    cfg = compose_train(
+        [
+            "dataset=synthetic",
+            "dataset.options.dim=10",
+            "dataset.options.n_strong=3",
+            "dataset.n_train=500",
+            "dataset.n_test=100",
+            "model=linear_vae",
+            "model.latent_dim=4",
+            "likelihood=gaussian_learned",
+            "likelihood.sigma2=1.0",
+            "optim.lr=0.02",
+            "trainer.max_steps=3000",
+            "trainer.eval_every=1000",
+            "trainer.iw_samples=0",
+            "trainer.progress=false",
+            f"run_dir={tmp_path}",
+        ]
+    )
+    result = trainer.train(cfg)
+    x_train, _ = data.training_arrays(
+        data.load("synthetic", dim=10, n_strong=3, seed=0), n_train=500, n_test=100, seed=0
+    )
+    optimum = ppca_mle(Spectrum.from_data(x_train.astype(np.float64)), 4)
+    assert result["sigma2"] == pytest.approx(optimum.sigma2, rel=1e-3)
+    assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
+
+
+def test_deep_vae_on_digits_collapses_more_with_a_larger_fixed_sigma2(compose_train, tmp_path):
+    collapsed = {}
+    for sigma2 in (10.0, 0.01):
+        cfg = compose_train(
+            [
+                *SMOKE,
+                "model=mlp_vae",
+                "model.latent_dim=16",
+                f"likelihood.sigma2={sigma2}",
+                "trainer.max_steps=150",
+                "trainer.eval_every=150",
+                f"run_dir={tmp_path / str(sigma2)}",
+            ]
+        )
+        result = trainer.train(cfg)
+        collapsed[sigma2] = (result["collapsed_fraction"], result["active_units"])
+    assert collapsed[10.0][0] > collapsed[0.01][0]
+    assert collapsed[10.0][1] < collapsed[0.01][1]
