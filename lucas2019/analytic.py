@@ -61,32 +61,36 @@ def likelihood_vs_k(spectrum: linear_vae.Spectrum, k_max: int, reference_k: int)
 def landscape_table(
     spectrum: linear_vae.Spectrum, points: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figure 1: the zero column of a k = 1 model (W = 0) perturbed along eigenvectors 0 and 1.
+    """Figure 1: the zero column of a k = 1 model (W = 0) perturbed along eigenvectors u₀ and u_q,
+    with q the first direction whose eigenvalue is at most λ₀/4 (so the two curvatures differ
+    visibly).
 
-    With σ² between λ₁ and λ₀ the surface rises along u₀ and falls along u₁: a saddle. With σ²
+    With σ² between λ_q and λ₀ the surface rises along u₀ and falls along u_q: a saddle. With σ²
     above both eigenvalues it falls along both: a local maximum, i.e. a stable collapsed latent.
     Returns (landscape with sigma2/sigma2_label columns, the two classifications).
     """
-    lam0, lam1 = spectrum.eigenvalues[:2]
-    radius = float(np.sqrt(lam0))
+    lam = spectrum.eigenvalues
+    q = int(np.argmax(lam <= lam[0] / 4)) if np.any(lam <= lam[0] / 4) else spectrum.dim - 1
+    radius = float(np.sqrt(lam[0]))
     grid = np.linspace(-radius, radius, points)
     panels, rows = [], []
     for label, sigma2 in (
-        ("σ² between λ₁ and λ₀", float(np.sqrt(lam0 * lam1))),
-        ("σ² above λ₀", float(2 * lam0)),
+        (f"σ² between λ_{q} and λ_0", float(np.sqrt(lam[0] * lam[q]))),
+        ("σ² above λ_0", float(2 * lam[0])),
     ):
         table = linear_vae.landscape(
-            spectrum, sigma2, column=0, directions=(0, 1), grid=grid, n_latent=1
+            spectrum, sigma2, column=0, directions=(0, q), grid=grid, n_latent=1
         )
         panels.append(table.assign(sigma2=sigma2, sigma2_label=label))
         point = linear_vae.stationary_point(spectrum, 1, sigma2, zero=[0])
         found = linear_vae.classify_stationary_point(
-            spectrum, point, columns=[0], directions=[0, 1]
+            spectrum, point, columns=[0], directions=[0, q]
         )
         rows.append(
             {
                 "sigma2": sigma2,
                 "sigma2_label": label,
+                "directions": f"u_0, u_{q}",
                 "label": found.label,
                 "n_ascent_directions": len(found.ascent_directions),
             }
