@@ -160,39 +160,35 @@ def test_validate_message_says_value_and_fix(compose_train):
 def test_linear_vae_training_reaches_the_analytic_optimum_and_collapse_rule(
     compose_train, tmp_path
 ):
-    from linear_vae import Spectrum, ppca_mle
+    from linear_vae import ppca_mle
 
     sigma2 = 0.5
-    cfg = compose_train(
-        [
-            "dataset=synthetic",
-            "dataset.options.dim=10",
-            "dataset.options.n_strong=3",
-            "dataset.n_train=500",
-            "dataset.n_test=100",
-            "model=linear_vae",
-            "model.latent_dim=6",
-            f"likelihood.sigma2={sigma2}",
-            "optim.lr=0.02",
-            "trainer.max_steps=3000",
-            "trainer.eval_every=1000",
-            "trainer.iw_samples=0",
-            "trainer.progress=false",
-            f"run_dir={tmp_path}",
-        ]
+    cfg, spectrum = linear_vae_on_synthetic(
+        compose_train, tmp_path, 6, f"likelihood.sigma2={sigma2}"
     )
     result = trainer.train(cfg)
-    x_train, _ = data.training_arrays(
-        data.load("synthetic", dim=10, n_strong=3, seed=0), n_train=500, n_test=100, seed=0
-    )
-    optimum = ppca_mle(Spectrum.from_data(x_train.astype(np.float64)), 6, sigma2=sigma2)
+    optimum = ppca_mle(spectrum, 6, sigma2=sigma2)
     assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
     collapsed = int(np.sum(np.asarray(result["kl_per_latent"]) < 1e-3))
     assert collapsed == optimum.n_collapsed
 
 
 def test_linear_vae_with_learned_sigma2_recovers_the_mle_sigma2(compose_train, tmp_path):
-    from linear_vae import Spectrum, ppca_mle
+    from linear_vae import ppca_mle
+
+    cfg, spectrum = linear_vae_on_synthetic(
+        compose_train, tmp_path, 4, "likelihood=gaussian_learned", "likelihood.sigma2=1.0"
+    )
+    result = trainer.train(cfg)
+    optimum = ppca_mle(spectrum, 4)
+    assert result["sigma2"] == pytest.approx(optimum.sigma2, rel=1e-3)
+    assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
+
+
+def linear_vae_on_synthetic(compose_train, run_dir, latent_dim, *overrides):
+    """A linear VAE on 500 synthetic examples (d = 10, 3 strong directions), lr 0.02, 3000 steps,
+    and the pPCA spectrum of exactly its training data."""
+    from linear_vae import Spectrum
 
     cfg = compose_train(
         [
@@ -202,24 +198,20 @@ def test_linear_vae_with_learned_sigma2_recovers_the_mle_sigma2(compose_train, t
             "dataset.n_train=500",
             "dataset.n_test=100",
             "model=linear_vae",
-            "model.latent_dim=4",
-            "likelihood=gaussian_learned",
-            "likelihood.sigma2=1.0",
+            f"model.latent_dim={latent_dim}",
             "optim.lr=0.02",
             "trainer.max_steps=3000",
             "trainer.eval_every=1000",
             "trainer.iw_samples=0",
             "trainer.progress=false",
-            f"run_dir={tmp_path}",
+            f"run_dir={run_dir}",
+            *overrides,
         ]
     )
-    result = trainer.train(cfg)
     x_train, _ = data.training_arrays(
         data.load("synthetic", dim=10, n_strong=3, seed=0), n_train=500, n_test=100, seed=0
     )
-    optimum = ppca_mle(Spectrum.from_data(x_train.astype(np.float64)), 4)
-    assert result["sigma2"] == pytest.approx(optimum.sigma2, rel=1e-3)
-    assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
+    return cfg, Spectrum.from_data(x_train.astype(np.float64))
 
 
 def test_deep_vae_on_digits_collapses_more_with_a_larger_fixed_sigma2(compose_train, tmp_path):
