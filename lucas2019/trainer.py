@@ -331,6 +331,9 @@ class _Loop:
             "kl": final_train["kl"],
             "mse": final_train["mse"],
             "sigma2": final_train["sigma2"],
+            # The σ² that maximises the ELBO for the final encoder and decoder (the σ-VAE closed
+            # form): far below a learned σ² means the optimiser, not the objective, held it back.
+            "sigma2_optimal": final_train.get("expected_mse"),
             "active_units": final_train["active_units"],
             "collapsed_fraction": final_train["collapsed_fraction"],
             "kl_per_latent": _to_list(final_train["kl_per_latent"]),

@@ -423,9 +423,12 @@ def verdict_c6(
     annealed runs' training curves (training_curves table: run_dir, step, metric, value).
 
     ``measure`` is 'active_units' or 'eps0.01' (both logged in metrics.csv). For every annealed
-    run with a no-annealing partner at the same σ² (and likelihood): collapse at the end of
-    annealing (last logged step ≤ kl_anneal_steps) is lower than its final collapse, and the
-    final collapse is within ``tol`` (absolute fraction) of the partner's.
+    run with a no-annealing partner at the same σ² (and likelihood) where annealing lowered
+    collapse (at the end of annealing, the last logged step ≤ kl_anneal_steps, collapse is more
+    than ``tol`` below the partner's final collapse): collapse rises again by the end, and the
+    final collapse is within ``tol`` (absolute fraction) of the partner's. Settings where
+    annealing lowered nothing (e.g. σ² above every eigenvalue) have nothing to delay and are
+    reported but not judged.
     """
     if measure not in ("active_units", "eps0.01"):
         raise ValueError(f"measure must be 'active_units' or 'eps0.01', got {measure!r}.")
@@ -459,12 +462,15 @@ def verdict_c6(
             continue
         c_during, c_final = float(during.iloc[-1]), float(final_all.loc[idx])
         c_base = float(final_all.loc[partner.index].mean())
-        ok = c_during < c_final and abs(c_final - c_base) <= tol
-        outcomes.append(ok)
+        informative = c_during < c_base - tol
+        if informative:
+            outcomes.append(c_during < c_final and abs(c_final - c_base) <= tol)
+        setting = f"{run['likelihood']}, " if "likelihood" in done.columns else ""
         parts.append(
-            f"σ²={fmt_value(run['sigma2'])}: collapse at end of annealing (step "
+            f"{setting}σ²={fmt_value(run['sigma2'])}: collapse at end of annealing (step "
             f"{int(during.index[-1])}) {_pct(c_during)}, final {_pct(c_final)}, "
             f"without annealing {_pct(c_base)}"
+            + ("" if informative else " (annealing lowered nothing here: not judged)")
         )
     holds = None if not outcomes else all(outcomes)
     return _v("C6", holds, f"measure: {MEASURES[measure]}; " + "; ".join(parts) + f"; tol {tol}")

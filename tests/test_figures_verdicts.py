@@ -189,3 +189,12 @@ def test_c6() -> None:
     assert verdict_c6(*runs_c6(70)).outcome == "fails"  # annealing prevented collapse for good
     runs, cur = runs_c6(22)
     assert verdict_c6(runs.iloc[[1]], cur).outcome == "cannot judge"
+
+
+def test_c6_does_not_judge_settings_where_annealing_lowered_nothing() -> None:
+    runs, curves_ = runs_c6(22)
+    # During annealing the run was as collapsed as the plain one (20 active units): nothing to
+    # delay, so this setting neither supports nor refutes C6.
+    flat = curves_.assign(value=20)
+    assert verdict_c6(runs, flat).outcome == "cannot judge"
+    assert "not judged" in verdict_c6(runs, flat).detail

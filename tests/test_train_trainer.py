@@ -232,3 +232,11 @@ def test_deep_vae_on_digits_collapses_more_with_a_larger_fixed_sigma2(compose_tr
         collapsed[sigma2] = (result["collapsed_fraction"], result["active_units"])
     assert collapsed[10.0][0] > collapsed[0.01][0]
     assert collapsed[10.0][1] < collapsed[0.01][1]
+
+
+def test_result_reports_the_closed_form_optimal_sigma2(compose_train, tmp_path):
+    cfg = compose_train([*SMOKE, "likelihood=gaussian_learned", f"run_dir={tmp_path}"])
+    result = trainer.train(cfg)
+    # Learned from 1 for 40 steps at lr 5e-4, σ² can barely move; the optimum is the E_q MSE.
+    assert result["sigma2"] == pytest.approx(1.0, rel=0.05)
+    assert 0 < result["sigma2_optimal"] < 0.5
