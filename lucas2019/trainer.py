@@ -133,7 +133,7 @@ def train(
         cfg.model.name,
         data_dim=dataset.dim,
         image_shape=dataset.image_shape,
-        **_model_options(cfg.model),
+        **model_options(cfg.model),
     ).to(device)
     model.set_data_mean(x_train.mean(dim=0))
     likelihood = build_likelihood(
@@ -407,7 +407,7 @@ def _read_completed(run_dir: Path) -> dict | None:
     return result if result.get("status") in ("completed", "diverged") else None
 
 
-def _model_options(model_cfg: DictConfig) -> dict:
+def model_options(model_cfg: DictConfig) -> dict:
     """The options this model takes; the shared schema carries every model's keys."""
     options = OmegaConf.to_container(model_cfg, resolve=True)
     taken = {key: options[key] for key in MODELS[model_cfg.name] if key in options}

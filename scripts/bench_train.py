@@ -27,6 +27,7 @@ from lucas2019 import data, trainer
 from lucas2019.config import register_configs, register_resolvers
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.models import build_model
+from lucas2019.trainer import model_options
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 N, DIM = 1000, 784
@@ -39,6 +40,7 @@ def config(steps: int, eval_every: int, run_dir: Path):
         return compose(
             "train",
             overrides=[
+                "scale=paper",  # the paper's MLP: 784-1024-512-200 and back
                 "dataset=synthetic",
                 f"dataset.options.dim={DIM}",
                 f"dataset.options.n_train={N}",
@@ -67,10 +69,12 @@ def trainer_throughput(cfg) -> float:
     return steps * N / (rows["wall_time_s"].iloc[-1] - rows["wall_time_s"].iloc[0])
 
 
-def bare_throughput(x: torch.Tensor, steps: int) -> float:
+def bare_throughput(cfg, x: torch.Tensor, steps: int) -> float:
     """Examples per second of a plain loop: the same model, likelihood, data and Adam."""
     torch.manual_seed(0)
-    model = build_model("mlp_vae", data_dim=DIM, image_shape=(DIM,), latent_dim=200)
+    model = build_model(
+        cfg.model.name, data_dim=DIM, image_shape=(DIM,), **model_options(cfg.model)
+    )
     model.set_data_mean(x.mean(0))
     likelihood = build_likelihood("gaussian_fixed", data_dim=DIM, sigma2=0.1)
     optimizer = torch.optim.Adam(list(model.parameters()) + list(likelihood.parameters()), lr=5e-4)
@@ -100,13 +104,14 @@ def main() -> None:
     ours, bare = [], []
     for round_ in range(args.rounds):
         ours.append(trainer_throughput(cfg))
-        bare.append(bare_throughput(x, args.steps))
+        bare.append(bare_throughput(cfg, x, args.steps))
         print(f"round {round_}: trainer {ours[-1]:.0f} ex/s, bare loop {bare[-1]:.0f} ex/s")
     shutil.rmtree(run_dir, ignore_errors=True)
     ratio = statistics.median(ours) / statistics.median(bare)
+    widths = f"{list(cfg.model.encoder_hidden)}/{list(cfg.model.decoder_hidden)}"
     print(
-        f"MLPVAE d={DIM} k=200, {N} examples full batch, {args.steps} steps, "
-        f"{args.threads} threads, eval every {eval_every} steps"
+        f"MLPVAE d={DIM} k={cfg.model.latent_dim} hidden {widths}, {N} examples full batch, "
+        f"{args.steps} steps, {args.threads} threads, eval every {eval_every} steps"
     )
     print(f"trainer_over_bare={ratio:.3f}")
 
