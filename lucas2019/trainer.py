@@ -75,6 +75,7 @@ class Settings:
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> Settings:
+        """Copy the trainer, optimiser and seed values of a validated config."""
         t = cfg.trainer
         return cls(
             max_steps=int(t.max_steps),

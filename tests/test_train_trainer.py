@@ -240,3 +240,34 @@ def test_result_reports_the_closed_form_optimal_sigma2(compose_train, tmp_path):
     # Learned from 1 for 40 steps at lr 5e-4, σ² can barely move; the optimum is the E_q MSE.
     assert result["sigma2"] == pytest.approx(1.0, rel=0.05)
     assert 0 < result["sigma2_optimal"] < 0.5
+
+
+def test_conv_vae_trains_on_a_celeba_folder_end_to_end(compose_train, tmp_path):
+    from PIL import Image
+
+    faces = tmp_path / "img_align_celeba"
+    faces.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(24):  # 40 x 32 RGB "faces": centre-cropped to 32 x 32, resized to 16 x 16
+        Image.fromarray(rng.integers(0, 256, (40, 32, 3), dtype=np.uint8)).save(
+            faces / f"{i + 1:06d}.png"
+        )
+    cfg = compose_train(
+        [
+            *SMOKE,
+            "dataset=celeba",
+            f"dataset.root={faces}",
+            "dataset.options.image_size=16",
+            "dataset.n_train=16",
+            "dataset.n_test=8",
+            "model=conv_vae",
+            "model.latent_dim=4",
+            "trainer.max_steps=5",
+            "trainer.eval_every=5",
+            f"run_dir={tmp_path / 'run'}",
+        ]
+    )
+    result = trainer.train(cfg)
+    assert result["status"] == "completed" and result["step"] == 5
+    assert result["data_dim"] == 3 * 16 * 16 and result["n_train"] == 16 and result["n_test"] == 8
+    assert len(result["kl_per_latent"]) == 4
