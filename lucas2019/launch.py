@@ -11,6 +11,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lucas2019.tracking import Tracker, WandbTracker
+from lucas2019.trainer import finished_result
 
 
 def is_multirun() -> bool:
@@ -42,7 +43,7 @@ def run_dir() -> Path:
 
 def make_tracker(cfg: DictConfig) -> Tracker:
     """A W&B tracker when ``logger=wandb`` (group = experiment/sweep, name = overrides)."""
-    if cfg.logger.name != "wandb" or _completed(run_dir()):
+    if cfg.logger.name != "wandb" or finished_result(run_dir()) is not None:
         return Tracker()  # a finished run has nothing new to log
     hydra = HydraConfig.get()
     experiment = cfg.experiment.name or "train"
@@ -55,8 +56,3 @@ def make_tracker(cfg: DictConfig) -> Tracker:
     return WandbTracker(
         cfg, group=group, name=name, job_type=str(cfg.likelihood.name), run_dir=str(run_dir())
     )
-
-
-def _completed(folder: Path) -> bool:
-    done = folder / "result.json"
-    return done.exists() and '"completed"' in done.read_text()

@@ -101,12 +101,18 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     eigenvalues = pd.read_csv(analytic / "spectrum.csv")["eigenvalue"].to_numpy()
     by_k = pd.read_csv(analytic / "likelihood_vs_k.csv")
     runs = {name: _runs(out / "runs" / name) for name in experiments}
+    never_ran = [name for name, table in runs.items() if table.empty]
+    runs = {name: table for name, table in runs.items() if not table.empty}
     entries = [
         IndexEntry(
             "Figure 1: pPCA landscape around a zero column",
             fig1.render(pd.read_csv(analytic / "landscape.csv"), figures),
             notes=_stationary_notes(analytic),
         )
+    ]
+    entries += [
+        IndexEntry(f"{name}: no runs", [], missing=[f"every run of {name} (its sweep never ran)"])
+        for name in never_ran
     ]
     entries.append(
         IndexEntry(
@@ -177,11 +183,10 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
 
 
 def _runs(sweep_dir: Path) -> pd.DataFrame:
-    return (
-        results.collect_runs(sweep_dir)
-        if sweep_dir.exists()
-        else results.collect_runs(sweep_dir.parent / ".missing")
-    )
+    """The sweep's runs; an empty table when the sweep never started (its figure lists them)."""
+    if sweep_dir.exists():
+        return results.collect_runs(sweep_dir)
+    return pd.DataFrame(columns=list(results.RUN_COLUMNS))
 
 
 def _mle_at(by_k: pd.DataFrame, runs: pd.DataFrame) -> float:

@@ -108,7 +108,7 @@ def train(
     """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
-    done = _read_completed(run_dir)
+    done = finished_result(run_dir)
     if done is not None:
         return done
     tracker = tracker or NullTracker()
@@ -254,20 +254,18 @@ class _Loop:
         bar.close()
 
     def evaluate(self, x: torch.Tensor, iw_samples: int = 0) -> dict:
-        # Evaluation draws from its own seeded stream so training's random numbers are unchanged.
-        self.model.eval()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.s.seed + 1)
-            result = metrics.evaluate(
-                self.model,
-                self.likelihood,
-                x,
-                eps_grid=self.s.eps_grid,
-                delta=self.s.delta,
-                iw_samples=iw_samples,
-            )
-        self.model.train()
-        return result
+        """Every metric on ``x``; see :func:`lucas2019.metrics.evaluate`."""
+        # metrics.evaluate draws from its own seeded generator, so evaluating leaves training's
+        # random numbers untouched: what makes a resumed run identical to an uninterrupted one.
+        return metrics.evaluate(
+            self.model,
+            self.likelihood,
+            x,
+            eps_grid=self.s.eps_grid,
+            delta=self.s.delta,
+            iw_samples=iw_samples,
+            seed=self.s.seed + 1,
+        )
 
     def evaluate_row(self, beta: float) -> dict:
         train = self.evaluate(self.x_train)
@@ -397,8 +395,9 @@ def _load_checkpoint(path: Path, model, likelihood, optimizer, batches) -> _Trai
     )
 
 
-def _read_completed(run_dir: Path) -> dict | None:
-    path = run_dir / "result.json"
+def finished_result(run_dir: str | Path) -> dict | None:
+    """The result.json of a run that already ended (completed or diverged), else None."""
+    path = Path(run_dir) / "result.json"
     if not path.exists():
         return None
     try:

@@ -34,3 +34,25 @@ def test_reproduce_runs_everything_renders_every_figure_and_skips_finished_runs(
     assert main(["scale=smoke", "--out", str(out), "--only", "fig5_fixed_sigma"]) == 0
     assert "11 runs already completed are skipped" in capsys.readouterr().out
     assert all(p.stat().st_mtime_ns == stamps[p] for p in results)
+
+
+def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
+    from lucas2019.analytic import run_analysis
+    from lucas2019.reproduce import EXPERIMENTS, render_figures
+
+    cfg = compose_train(
+        [
+            "dataset=synthetic",
+            "dataset.options.dim=8",
+            "analytic.latent_dim=4",
+            "analytic.landscape_points=5",
+            f"run_dir={tmp_path}",
+        ],
+        config_name="analytic",
+    )
+    run_analysis(cfg, tmp_path / "analytic")
+    index = render_figures(tmp_path, EXPERIMENTS).read_text()
+    missing = index.split("## Missing runs")[1]
+    for name in EXPERIMENTS:
+        assert f"every run of {name} (its sweep never ran)" in missing
+    assert "C1: optimal linear-VAE ELBO equals the pPCA MLE" in index
