@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import linear_vae
 from lucas2019 import data
-from lucas2019.config import register_configs, register_resolvers, validate_analytic
+from lucas2019.config import CONF_DIR, register_configs, register_resolvers, validate_analytic
 from lucas2019.io import atomic_write, atomic_write_json, atomic_write_text
 from lucas2019.likelihoods import implied_sigma2
 
@@ -148,7 +148,7 @@ def run_analysis(cfg: DictConfig, run_dir: Path) -> dict:
     return result
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="analytic")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="analytic")
 def main(cfg: DictConfig) -> None:
     """Run the analysis into Hydra's output folder and log a one-line summary."""
     from hydra.core.hydra_config import HydraConfig

@@ -9,12 +9,18 @@ key's full path, the value that came in and what is allowed.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+# The configs live at the repository's top level (the design card's layout); an absolute path works
+# for `python -m`, console scripts and tests alike.
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 DATASETS = ("mnist", "celeba", "digits", "synthetic")
 MODELS = ("linear_vae", "mlp_vae", "conv_vae", "linear_decoder")
 LINEAR_MODELS = ("linear_vae", "linear_decoder")
@@ -278,6 +284,22 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         c.torch_threads,
         "a positive integer or null",
     )
+
+
+def compose_config(
+    config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False
+) -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with Hydra overrides, outside any Hydra run.
+
+    Used by ``reproduce``, the benchmarks and the tests; a bad key fails here, as on the command
+    line.
+    """
+    register_configs()
+    register_resolvers()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(
+            config_name, overrides=list(overrides), return_hydra_config=return_hydra_config
+        )
 
 
 def register_resolvers() -> None:

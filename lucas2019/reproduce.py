@@ -22,13 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from hydra import compose, initialize_config_dir
 
 from lucas2019 import results
 from lucas2019.analytic import run_analysis
-from lucas2019.config import register_configs, register_resolvers
+from lucas2019.config import compose_config
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPERIMENTS = (
     "fig3_linear_vae",
     "fig4_encoders",
@@ -41,27 +39,20 @@ EXPERIMENTS = (
 MIN_STEPS_TO_JUDGE = 1000
 
 
-def _compose(config_name: str, overrides: Sequence[str]):
-    register_configs()
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name, overrides=list(overrides))
-
-
 def _say(message: str) -> None:
     print(f"[reproduce {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def run_analytic(overrides: Sequence[str], out: Path) -> Path:
     """The linear theory on exactly the training data of the runs (same dataset, subset, seed)."""
-    train_cfg = _compose("train", overrides)
+    train_cfg = compose_config("train", overrides)
     data_keys = [o for o in overrides if o.startswith(("dataset", "seed="))]
     subset = [
         f"dataset.n_train={_null(train_cfg.dataset.n_train)}",
         f"dataset.n_test={_null(train_cfg.dataset.n_test)}",
         f"analytic.latent_dim={train_cfg.model.latent_dim}",
     ]
-    cfg = _compose("analytic", [*data_keys, *subset, f"run_dir={out}"])
+    cfg = compose_config("analytic", [*data_keys, *subset, f"run_dir={out}"])
     run_analysis(cfg, out)
     return out
 
@@ -232,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         parser.error(f"overrides must look like key=value; got {bad}")
-    cfg = _compose("train", args.overrides)  # fails here, before any work, on a bad override
+    cfg = compose_config("train", args.overrides)  # fails here, before any work, on a bad override
     out = args.out or Path("results") / f"{cfg.dataset.name}_{cfg.scale}"
     _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
     if not args.figures_only:

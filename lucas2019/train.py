@@ -15,7 +15,7 @@ import traceback
 import hydra
 from omegaconf import DictConfig
 
-from lucas2019.config import register_configs, register_resolvers, validate
+from lucas2019.config import CONF_DIR, register_configs, register_resolvers, validate
 from lucas2019.io import atomic_write_json
 from lucas2019.launch import is_multirun, make_tracker, run_dir, set_torch_threads
 from lucas2019.trainer import Preempted, train
@@ -25,7 +25,7 @@ register_configs()
 register_resolvers()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Validate, train, and return the final training ELBO (nats per example).
 

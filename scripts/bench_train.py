@@ -21,43 +21,39 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from hydra import compose, initialize_config_dir
 
 from lucas2019 import data, trainer
-from lucas2019.config import register_configs, register_resolvers
+from lucas2019.config import compose_config
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.models import build_model
 from lucas2019.trainer import model_options
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 N, DIM = 1000, 784
 
 
 def config(steps: int, eval_every: int, run_dir: Path):
-    register_configs()
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(
-            "train",
-            overrides=[
-                "scale=paper",  # the paper's MLP: 784-1024-512-200 and back
-                "dataset=synthetic",
-                f"dataset.options.dim={DIM}",
-                f"dataset.options.n_train={N}",
-                "dataset.options.n_test=100",
-                "dataset.n_test=100",
-                f"dataset.n_train={N}",
-                "model=mlp_vae",
-                "likelihood=gaussian_fixed",
-                "likelihood.sigma2=0.1",
-                f"trainer.max_steps={steps}",
-                f"trainer.eval_every={eval_every}",
-                "trainer.checkpoint_every=500",
-                "trainer.iw_samples=0",
-                "trainer.progress=false",
-                f"run_dir={run_dir}",
-            ],
-        )
+    """The trainer config of the benchmark: paper-size MLP VAE on synthetic d = 784 data."""
+    return compose_config(
+        "train",
+        [
+            "scale=paper",  # the paper's MLP: 784-1024-512-200 and back
+            "dataset=synthetic",
+            f"dataset.options.dim={DIM}",
+            f"dataset.options.n_train={N}",
+            "dataset.options.n_test=100",
+            "dataset.n_test=100",
+            f"dataset.n_train={N}",
+            "model=mlp_vae",
+            "likelihood=gaussian_fixed",
+            "likelihood.sigma2=0.1",
+            f"trainer.max_steps={steps}",
+            f"trainer.eval_every={eval_every}",
+            "trainer.checkpoint_every=500",
+            "trainer.iw_samples=0",
+            "trainer.progress=false",
+            f"run_dir={run_dir}",
+        ],
+    )
 
 
 def trainer_throughput(cfg) -> float:

@@ -11,9 +11,9 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from lucas2019.config import ConfigError, validate
+from lucas2019.config import CONF_DIR, ConfigError, compose_config, validate
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(CONF_DIR)
 TRAIN_EXPERIMENTS = sorted(
     p.stem for p in (CONF / "experiment").glob("*.yaml") if "entry: analytic" not in p.read_text()
 )
@@ -58,10 +58,7 @@ def test_every_experiment_preset_composes_with_its_sweep(compose_train, experime
 
 
 def _compose_with_hydra(compose_train, overrides):
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=overrides, return_hydra_config=True)
+    return compose_config("train", overrides, return_hydra_config=True)
 
 
 def test_fig5_sweeps_the_papers_sigma2_grid(compose_train):
@@ -180,3 +177,16 @@ def test_one_failing_job_does_not_stop_the_sweep(tmp_path):
     assert failed["status"] == "failed" and "likelihood.sigma2" in failed["error"]
     ok = json.loads((sweep / "1_likelihood.sigma2=0.5" / "result.json").read_text())
     assert ok["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("script", "config"), [("lucas2019-train", "train"), ("lucas2019-analytic", "analytic")]
+)
+def test_console_scripts_find_the_configs(tmp_path, script, config):
+    executable = Path(sys.executable).parent / script
+    if not executable.exists():
+        pytest.skip(f"{script} is not installed in this environment (pip install -e .)")
+    out = subprocess.run(
+        [str(executable), "--cfg", "job"], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
+    assert OmegaConf.create(out).dataset.name == "digits"
