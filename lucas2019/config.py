@@ -18,11 +18,14 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from lucas2019.data import digits
+
 # The configs live at the repository's top level (the design card's layout); an absolute path works
 # for `python -m`, console scripts and tests alike.
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 DATASETS = ("mnist", "celeba", "digits", "synthetic")
 MODELS = ("linear_vae", "mlp_vae", "conv_vae", "linear_decoder")
+DIGITS_SPLIT = {"n_train": digits.N_TRAIN, "n_test": digits.N_TEST}  # its fixed split
 LINEAR_MODELS = ("linear_vae", "linear_decoder")
 ENCODERS = ("linear", "deep_linear", "mlp")
 OBJECTIVES = ("analytic", "stochastic")
@@ -197,6 +200,14 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
     for key in ("n_train", "n_test"):
         value = c.dataset[key]
         _check(value is None or value > 0, f"dataset.{key}", value, "a positive integer or null")
+        if c.dataset.name == "digits" and value is not None:
+            size = DIGITS_SPLIT[key]
+            _check(
+                value <= size,
+                f"dataset.{key}",
+                value,
+                f"at most {size}: the digits {key[2:]} split has {size} images",
+            )
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {MODELS}")
     _check(c.model.latent_dim > 0, "model.latent_dim", c.model.latent_dim, "a positive integer")
     _check(

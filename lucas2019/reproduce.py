@@ -25,7 +25,7 @@ import pandas as pd
 
 from lucas2019 import results
 from lucas2019.analytic import run_analysis
-from lucas2019.config import compose_config
+from lucas2019.config import ConfigError, compose_config, validate
 
 EXPERIMENTS = (
     "fig3_linear_vae",
@@ -223,7 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         parser.error(f"overrides must look like key=value; got {bad}")
-    cfg = compose_config("train", args.overrides)  # fails here, before any work, on a bad override
+    cfg = compose_config("train", args.overrides)  # a bad key fails here, before any work
+    try:
+        validate(cfg)
+    except ConfigError as error:
+        parser.error(str(error))
     out = args.out or Path("results") / f"{cfg.dataset.name}_{cfg.scale}"
     _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
     if not args.figures_only:

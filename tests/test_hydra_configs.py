@@ -42,6 +42,8 @@ def test_every_group_option_composes_and_validates(compose_train, group, option)
     overrides = [f"{group}={option}"]
     if group == "model" and option.startswith("linear"):
         overrides.append("model.latent_dim=16")  # digits has d = 64
+    if option == "paper":
+        overrides.append("dataset=mnist")  # it holds out 1,000 images; digits' test split has 300
     cfg = compose_train([*overrides, "run_dir=/tmp/unused"])
     validate(cfg)
     assert cfg[group].name if group != "scale" else cfg.scale == option
@@ -190,3 +192,9 @@ def test_console_scripts_find_the_configs(tmp_path, script, config):
         [str(executable), "--cfg", "job"], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout
     assert OmegaConf.create(out).dataset.name == "digits"
+
+
+def test_a_test_split_larger_than_digits_has_is_rejected(compose_train):
+    with pytest.raises(ConfigError, match=r"at most 300: the digits test split has 300 images"):
+        validate(compose_train(["scale=paper"]))  # paper scale holds out 1,000 (fine for MNIST)
+    validate(compose_train(["scale=paper", "dataset=mnist"]))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+N_IMAGES = 1797
 N_TEST = 300
+N_TRAIN = N_IMAGES - N_TEST
 SPLIT_SEED = 0
 IMAGE_SHAPE = (1, 8, 8)
 MAX_LEVEL = 16
