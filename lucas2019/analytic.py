@@ -31,16 +31,8 @@ register_resolvers()
 
 def training_spectrum(cfg: DictConfig) -> tuple[linear_vae.Spectrum, data.Dataset]:
     """The spectrum (ddof = 0) of exactly the training array a run with this config uses."""
-    dataset = data.load(
-        cfg.dataset.name,
-        root=cfg.dataset.root,
-        download=cfg.dataset.download,
-        preprocess=cfg.dataset.preprocess,
-        seed=int(cfg.seed),
-        **OmegaConf.to_container(cfg.dataset.options, resolve=True),
-    )
-    x_train, _ = data.training_arrays(
-        dataset, n_train=cfg.dataset.n_train, n_test=cfg.dataset.get("n_test"), seed=int(cfg.seed)
+    dataset, x_train, _ = data.load_for_run(
+        OmegaConf.to_container(cfg.dataset, resolve=True), seed=int(cfg.seed)
     )
     return linear_vae.Spectrum.from_data(x_train.astype(np.float64)), dataset
 

@@ -115,16 +115,8 @@ def train(
     settings = Settings.from_config(cfg)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
-    dataset = data.load(
-        cfg.dataset.name,
-        root=cfg.dataset.root,
-        download=cfg.dataset.download,
-        preprocess=cfg.dataset.preprocess,
-        seed=settings.seed,
-        **OmegaConf.to_container(cfg.dataset.options, resolve=True),
-    )
-    x_train_np, x_test_np = data.training_arrays(
-        dataset, n_train=cfg.dataset.n_train, n_test=cfg.dataset.n_test, seed=settings.seed
+    dataset, x_train_np, x_test_np = data.load_for_run(
+        OmegaConf.to_container(cfg.dataset, resolve=True), seed=settings.seed
     )
     device = resolve_device(cfg.device)
     torch.manual_seed(settings.seed)

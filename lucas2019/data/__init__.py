@@ -329,3 +329,26 @@ def _take_for_run(x: np.ndarray, n: int | None, rng: np.random.Generator, what: 
         )
     idx = rng.permutation(len(x))[:n]
     return x[idx], idx
+
+
+def load_for_run(dataset: Any, seed: int = 0) -> tuple[Dataset, np.ndarray, np.ndarray | None]:
+    """The dataset and the (x_train, x_test) arrays a run uses, from a run's ``dataset`` config.
+
+    ``dataset`` is a mapping (a DictConfig or dict) with ``name``, ``root``, ``download``,
+    ``preprocess``, ``n_train``, ``n_test`` and ``options`` (extra keyword arguments of
+    :func:`load`). The trainer and the analytic entry point both call this, so the theory is
+    always computed on exactly the data a run trains on.
+    """
+    options = dict(dataset.get("options") or {})
+    loaded = load(
+        dataset["name"],
+        root=dataset.get("root"),
+        download=dataset.get("download", False),
+        preprocess=dataset.get("preprocess"),
+        seed=seed,
+        **options,
+    )
+    x_train, x_test = training_arrays(
+        loaded, n_train=dataset.get("n_train"), n_test=dataset.get("n_test"), seed=seed
+    )
+    return loaded, x_train, x_test
