@@ -324,7 +324,10 @@ def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path
         tmp = checkpoint.with_suffix(".test.tmp")
         torch.save(payload, tmp)
         os.replace(tmp, checkpoint)
-        # Requeued jobs wait ~120 s (BeginTime); release it now.
+        # Requeued jobs wait ~120 s (BeginTime) because slurmd still holds the killed run's revoked
+        # credential for a moment; releasing at once can get the job killed as "non-startable"
+        # (seen in CI). Give slurmd a few seconds, then release it.
+        time.sleep(5)
         release = subprocess.run(
             ["scontrol", "update", f"JobId={job_id}", "StartTime=now"],
             capture_output=True,
