@@ -22,17 +22,6 @@ def require_columns(df: Any, columns: Sequence[str], arg: str, source: str) -> N
         )
 
 
-def require_positive(value: Any, arg: str) -> float:
-    """``value`` as a positive finite float, else ValueError."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = float("nan")
-    if not np.isfinite(out) or out <= 0:
-        raise ValueError(f"{arg} must be a positive finite number, got {value!r}.")
-    return out
-
-
 def learned_mask(sweep: pd.DataFrame) -> pd.Series:
     """True for the learned-σ² (MLE) rows of an analytic sweep: the boolean ``sigma2_learned``
     column when present (linear_vae.sweep puts the MLE value in ``sigma2``), else rows whose

@@ -43,15 +43,6 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
     return algo, digest.strip().lower()
 
 
-def file_checksum(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of the bytes of ``path`` (as stored, not decompressed)."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _fetch(url: str, tmp: Path, algo: str, timeout: float, progress: bool, label: str) -> str:
     """Stream ``url`` into ``tmp``; return the hex digest. Raises on short reads and timeouts."""
     from tqdm.auto import tqdm
