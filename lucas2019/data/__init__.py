@@ -162,15 +162,15 @@ def _subset_sizes(subset: Any) -> tuple[int | None, int | None]:
     return sizes
 
 
-def _take(x: np.ndarray | None, n: int | None, rng: np.random.Generator, what: str):
-    """Seeded subset of rows; returns (x, indices) with x[:n] of a permutation (nested in n)."""
+def _take(x: np.ndarray | None, n: int | None, rng: np.random.Generator, too_large: str):
+    """Seeded subset of rows; returns (x, indices) with x[:n] of a permutation (nested in n).
+
+    ``too_large`` is the error message when n exceeds the rows; ``{size}`` is filled in.
+    """
     if x is None or n is None:
         return x, None
     if n > len(x):
-        raise ValueError(
-            f"subset={n} is larger than the {what} split ({len(x)} examples). Use subset <= "
-            f"{len(x)}, a pair (n_train, n_test), or subset=None for all."
-        )
+        raise ValueError(too_large.format(size=len(x)))
     idx = rng.permutation(len(x))[:n]
     return x[idx], idx
 
@@ -259,7 +259,13 @@ def load(
 
     arrays: dict[str, np.ndarray | None] = {}
     for split, n_sub in (("train", n_sub_train), ("test", n_sub_test)):
-        x, idx = _take(raw[split], n_sub, rng_subset, split)
+        x, idx = _take(
+            raw[split],
+            n_sub,
+            rng_subset,
+            f"subset={n_sub} is larger than the {split} split ({{size}} examples). Use subset <= "
+            "{size}, a pair (n_train, n_test), or subset=None for all.",
+        )
         if idx is not None and labels[split] is not None:
             labels[split] = labels[split][idx]
         if x is not None:
@@ -297,8 +303,8 @@ def training_arrays(
         raise ValueError("n_train=0: a run needs at least one training example.")
     rng = np.random.default_rng([seed, 3])
     if dataset.train is not None and dataset.test is not None:
-        x_train, _ = _take_for_run(dataset.train, n_train, rng, "train", dataset.name)
-        x_test, _ = _take_for_run(dataset.test, n_test, rng, "test", dataset.name)
+        x_train, _ = _take(dataset.train, n_train, rng, _too_large("train", n_train, dataset.name))
+        x_test, _ = _take(dataset.test, n_test, rng, _too_large("test", n_test, dataset.name))
         return x_train, (x_test if len(x_test) else None)
     only = dataset.train if dataset.train is not None else dataset.test
     which = "train" if dataset.train is not None else "test"
@@ -319,16 +325,11 @@ def training_arrays(
     return x_train, x_test
 
 
-def _take_for_run(x: np.ndarray, n: int | None, rng: np.random.Generator, what: str, name: str):
-    if n is None:
-        return x, None
-    if n > len(x):
-        raise ValueError(
-            f"n_{what}={n} is larger than the {what} split of {name!r} ({len(x)} examples). "
-            f"Ask for at most {len(x)}, or None for all."
-        )
-    idx = rng.permutation(len(x))[:n]
-    return x[idx], idx
+def _too_large(what: str, n: int | None, name: str) -> str:
+    return (
+        f"n_{what}={n} is larger than the {what} split of {name!r} ({{size}} examples). "
+        "Ask for at most {size}, or None for all."
+    )
 
 
 def load_for_run(dataset: Any, seed: int = 0) -> tuple[Dataset, np.ndarray, np.ndarray | None]:
