@@ -30,6 +30,9 @@ LINEAR_MODELS = ("linear_vae", "linear_decoder")
 ENCODERS = ("linear", "deep_linear", "mlp")
 OBJECTIVES = ("analytic", "stochastic")
 LIKELIHOODS = ("gaussian_fixed", "gaussian_learned", "gaussian_optimal", "bernoulli")
+SIGMA2_OPTIMS = ("adam", "sgd")
+# σ² rule a likelihood may switch to at likelihood.sigma2_switch_step
+SIGMA2_SWITCHES = {"gaussian_learned": "optimal", "gaussian_optimal": "learned"}
 LOGGERS = ("none", "wandb")
 WANDB_MODES = ("disabled", "offline", "online")
 DEVICES = ("auto", "cpu", "cuda")
@@ -64,6 +67,14 @@ class LikelihoodConfig:
     sigma2: float = 1.0  # the fixed value, or the initial value when learned
     per_dim: bool = False
     min_sigma2: float = 1e-6
+    # A learned σ²'s own optimiser: learning rate (None: optim.lr; 0 holds σ² at its start value)
+    # and algorithm (adam or plain sgd). The closed-form rule is likelihood=gaussian_optimal.
+    sigma2_lr: float | None = None
+    sigma2_optim: str = "adam"
+    # Switch the σ² rule at this optimiser step: gaussian_learned -> "optimal" (closed form from
+    # then on) or gaussian_optimal -> "learned" (learned from the last closed-form value).
+    sigma2_switch_step: int | None = None
+    sigma2_switch_to: str | None = None
 
 
 @dataclass
@@ -262,6 +273,7 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         c.likelihood.min_sigma2,
         "a finite number > 0",
     )
+    _validate_sigma2_rule(c.likelihood, c.trainer.max_steps)
     _check(c.optim.name == "adam", "optim.name", c.optim.name, "'adam'")
     _check(_positive(c.optim.lr), "optim.lr", c.optim.lr, "a finite number > 0")
     _check(
@@ -294,6 +306,59 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         "torch_threads",
         c.torch_threads,
         "a positive integer or null",
+    )
+
+
+def _validate_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
+    """The σ² optimiser and switch keys: ranges, and only where a σ² is ever learned."""
+    name, switch_to = lik.name, lik.sigma2_switch_to
+    if name in SIGMA2_SWITCHES:
+        _check(
+            lik.sigma2 > lik.min_sigma2,
+            "likelihood.sigma2",
+            lik.sigma2,
+            f"a value above likelihood.min_sigma2 = {lik.min_sigma2} for {name}",
+        )
+    _check(
+        switch_to is None or switch_to == SIGMA2_SWITCHES.get(name),
+        "likelihood.sigma2_switch_to",
+        switch_to,
+        "null, 'optimal' from likelihood=gaussian_learned, or 'learned' from "
+        f"likelihood=gaussian_optimal (this run has likelihood={name})",
+    )
+    step = lik.sigma2_switch_step
+    _check(
+        (step is None) == (switch_to is None),
+        "likelihood.sigma2_switch_step",
+        step,
+        "set together with likelihood.sigma2_switch_to (both null: no switch)",
+    )
+    _check(
+        step is None or 1 <= step <= max_steps,
+        "likelihood.sigma2_switch_step",
+        step,
+        f"an optimiser step in [1, trainer.max_steps = {max_steps}]",
+    )
+    learns = name == "gaussian_learned" or switch_to == "learned"
+    lr = lik.sigma2_lr
+    _check(
+        lr is None or (learns and isinstance(lr, int | float) and math.isfinite(lr) and lr >= 0),
+        "likelihood.sigma2_lr",
+        lr,
+        "null (use optim.lr) or a finite number >= 0, and only with a learned σ² "
+        "(likelihood=gaussian_learned, or gaussian_optimal with sigma2_switch_to=learned)",
+    )
+    _check(
+        lik.sigma2_optim in SIGMA2_OPTIMS,
+        "likelihood.sigma2_optim",
+        lik.sigma2_optim,
+        f"one of {SIGMA2_OPTIMS}",
+    )
+    _check(
+        lik.sigma2_optim == "adam" or learns,
+        "likelihood.sigma2_optim",
+        lik.sigma2_optim,
+        "'adam' (the default) unless σ² is learned: there is no σ² parameter to optimise",
     )
 
 

@@ -41,6 +41,23 @@ def run_dir() -> Path:
     return Path(HydraConfig.get().runtime.output_dir)
 
 
+def job_logs() -> list[str]:
+    """Absolute paths of the files this job's log lines go to.
+
+    Hydra's job log ``<run dir>/<job name>.log`` (train.log), and in a submitit job (SLURM or
+    submitit_local) its stdout and stderr files ``<sweep>/.submitit/<job id>/<job id>_0_log.out``
+    and ``..._log.err``; a job records them so a sweep's summary can point at a failed job's logs.
+    """
+    hydra = HydraConfig.get()
+    logs = [str(Path(hydra.runtime.output_dir).absolute() / f"{hydra.job.name}.log")]
+    if os.environ.get("SUBMITIT_EXECUTOR"):
+        import submitit  # only inside a submitit job
+
+        paths = submitit.JobEnvironment().paths
+        logs += [str(paths.stdout), str(paths.stderr)]
+    return logs
+
+
 def make_tracker(cfg: DictConfig) -> Tracker:
     """A W&B tracker when ``logger=wandb`` (group = experiment/sweep, name = overrides)."""
     if cfg.logger.name != "wandb" or finished_result(run_dir()) is not None:

@@ -24,6 +24,11 @@ Gaussian variants (``build_likelihood(name, ...)``):
   batch only), clamped below at min_sigma2, and it is remembered. In eval mode (``.eval()``) the
   remembered value from the last training call is used as a fixed σ², so evaluation does not
   depend on the evaluation batch; before any training call it is the ``sigma2`` argument.
+
+A learned or optimal σ² can change rule mid-training (:meth:`GaussianLikelihood.switch_mode`):
+learned → optimal takes the closed form from the next training call; optimal → learned restarts θ
+so that the learned σ² begins at the last closed-form value. The current rule is part of the
+module's state dict, so a checkpoint restores it.
 """
 
 from __future__ import annotations
@@ -78,11 +83,10 @@ class GaussianLikelihood(nn.Module):
         init = torch.full(shape, float(sigma2), dtype=torch.float64)
         if mode == "fixed":
             self.register_buffer("sigma2_fixed", init)
-        elif mode == "learned":
+        else:  # learned and optimal carry both states, so either can switch to the other
             self.register_buffer("sigma2_init", init)
             self.theta = nn.Parameter(torch.zeros(shape))
-        else:
-            self.register_buffer("sigma2_last", init)
+            self.register_buffer("sigma2_last", init.clone())
 
     def sigma2(self, sq_err: torch.Tensor | None = None) -> torch.Tensor:
         """The current σ², shape (1,) or (d,). "optimal" in training mode needs sq_err (n, d)."""
@@ -97,6 +101,43 @@ class GaussianLikelihood(nn.Module):
         s2 = sq_err.mean(dim=dims).reshape(self.sigma2_last.shape).clamp_min(self.min_sigma2)
         self.sigma2_last.copy_(s2.detach())
         return s2
+
+    def switch_mode(self, mode: str) -> None:
+        """Change the σ² rule between "learned" and "optimal", keeping σ² continuous.
+
+        To "learned": θ restarts so that σ² equals the last closed-form value (σ²₀ before any
+        training call). To "optimal": the learned value is remembered as the eval-mode σ² until
+        the next training call sets the closed form. A fixed σ² cannot switch.
+        """
+        if self.mode == "fixed" or mode not in ("learned", "optimal"):
+            raise ValueError(
+                f"switch_mode goes between 'learned' and 'optimal'; this likelihood is "
+                f"{self.mode!r} and mode={mode!r} was asked. Use gaussian_learned or "
+                "gaussian_optimal to switch."
+            )
+        if mode == self.mode:
+            return
+        with torch.no_grad():
+            if mode == "learned":
+                m = self.min_sigma2
+                ratio = (self.sigma2_last - m).clamp_min(1e-30) / (self.sigma2_init - m)
+                self.theta.copy_(torch.log(ratio).to(self.theta.dtype))
+            else:
+                self.sigma2_last.copy_(self.sigma2())
+        self.mode = mode
+
+    def get_extra_state(self) -> dict:
+        """The σ² rule, saved with the state dict (it changes under :meth:`switch_mode`)."""
+        return {"mode": self.mode}
+
+    def set_extra_state(self, state: dict) -> None:
+        """Restore the σ² rule of a checkpoint (θ and the buffers come with the state dict)."""
+        if state["mode"] != self.mode and "fixed" in (state["mode"], self.mode):
+            raise ValueError(
+                f"this checkpoint holds a {state['mode']!r} σ², the model a {self.mode!r} one; "
+                "load it into a likelihood built with the same name."
+            )
+        self.mode = state["mode"]
 
     def expected_log_prob_from_sq_err(self, sq_err: torch.Tensor) -> torch.Tensor:
         """E_q log N(x; f(z), σ²) from sq_err (n, d) = E_q (x - f(z))² -> (n,) nats, sum over d."""
@@ -168,9 +209,9 @@ def build_likelihood(
     if not (isinstance(sigma2, numbers.Real) and math.isfinite(sigma2) and sigma2 > 0):
         raise ValueError(f"sigma2 must be a finite float > 0 (data units²); got {sigma2!r}.")
     mode = name.removeprefix("gaussian_")
-    if mode == "learned" and sigma2 <= min_sigma2:
+    if mode != "fixed" and sigma2 <= min_sigma2:
         raise ValueError(
-            f"gaussian_learned needs sigma2 > min_sigma2; got sigma2={sigma2!r}, "
+            f"{name} needs sigma2 > min_sigma2; got sigma2={sigma2!r}, "
             f"min_sigma2={min_sigma2!r}. Raise sigma2 or lower min_sigma2."
         )
     return GaussianLikelihood(

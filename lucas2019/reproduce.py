@@ -8,8 +8,8 @@ Arguments of the form ``key=value`` are Hydra overrides given to every run (data
 seed, launcher keys...). Runs go to ``<out>/runs/<experiment>/`` through Hydra multiruns (the
 launcher is ``local_parallel`` unless ``--launcher`` says otherwise); a run whose folder already
 holds a completed result is not trained again. The analytic tables go to ``<out>/analytic/``;
-figures, Table 1 and ``index.md`` (claims C1-C6 with verdicts computed from the numbers) go to
-``<out>/figures/``.
+figures, Table 1 and ``index.md`` (claims C1-C6 of the paper and C7 beyond it, with verdicts
+computed from the numbers) go to ``<out>/figures/``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lucas2019 import results
@@ -33,6 +34,7 @@ EXPERIMENTS = (
     "fig5_fixed_sigma",
     "fig6_learned_sigma",
     "table1",
+    "sigma2_dynamics",
 )
 # Runs shorter than this are too short to judge collapse claims (PAPER.md: unused latents need
 # time to reach KL < ε); verdicts on them say "cannot judge".
@@ -85,7 +87,7 @@ def run_experiment(name: str, overrides: Sequence[str], launcher: str, sweep_dir
 
 def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     """Every figure and Table 1 from the run folders and analytic tables; returns index.md."""
-    from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, table1
+    from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1
     from paper_figures.index import IndexEntry, write_index
 
     analytic, figures = out / "analytic", out / "figures"
@@ -118,7 +120,7 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
         ("fig4_encoders", fig4, "Figure 4: linear decoder, three encoders"),
     ):
         if name in runs:
-            mle = _mle_at(by_k, runs[name])
+            mle = _mle_row(by_k, runs[name])["log_likelihood"]
             curves = results.training_curves(runs[name])
             entries.append(
                 IndexEntry(
@@ -170,6 +172,20 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
                 ),
             )
         )
+    if "sigma2_dynamics" in runs:
+        dynamics = runs["sigma2_dynamics"]
+        mle = _mle_row(by_k, dynamics)
+        curves = results.training_curves(dynamics)
+        k = int(mle["n_latent"])
+        entries.append(
+            IndexEntry(
+                "Figure 8 (beyond the paper): σ² trajectories under each σ² rule",
+                fig8.render(curves, mle["sigma2"], figures, mle_label=f"pPCA σ²_MLE (k = {k})"),
+                claims=("C7",),
+                verdicts=[fig8.verdict(dynamics, curves, min_steps=MIN_STEPS_TO_JUDGE)],
+                notes=[f"linear theory: pPCA σ²_MLE = {mle['sigma2']:.4g} at k = {k}"],
+            )
+        )
     return write_index(figures, entries)
 
 
@@ -180,11 +196,16 @@ def _runs(sweep_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(columns=list(results.RUN_COLUMNS))
 
 
-def _mle_at(by_k: pd.DataFrame, runs: pd.DataFrame) -> float:
-    """The learned-σ² pPCA log-likelihood at the runs' latent size (nats per example)."""
+def _mle_row(by_k: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+    """The learned-σ² pPCA row of Figure 2's table (``n_latent``, ``sigma2`` [data units²],
+    ``log_likelihood`` [nats per example]) at the runs' latent size, or at the largest k below it
+    with a finite MLE (a learned σ² is undefined once k reaches the data's rank); NaNs if none."""
     k = int(pd.to_numeric(runs["latent_dim"], errors="coerce").dropna().median())
-    row = by_k[by_k["sigma2_learned"] & (by_k["n_latent"] == k)]
-    return float(row["log_likelihood"].iloc[0]) if len(row) else float("nan")
+    rows = by_k[by_k["sigma2_learned"] & (by_k["n_latent"] <= k)]
+    rows = rows[np.isfinite(pd.to_numeric(rows["log_likelihood"], errors="coerce"))]
+    if rows.empty:
+        return pd.Series({"n_latent": k, "sigma2": np.nan, "log_likelihood": np.nan})
+    return rows.loc[rows["n_latent"].idxmax()]
 
 
 def _stationary_notes(analytic: Path) -> list[str]:

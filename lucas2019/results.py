@@ -30,6 +30,11 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "encoder": ("model", "encoder"),
     "likelihood": ("likelihood", "name"),
     "sigma2": ("likelihood", "sigma2"),
+    "lr": ("optim", "lr"),
+    "sigma2_lr": ("likelihood", "sigma2_lr"),
+    "sigma2_optim": ("likelihood", "sigma2_optim"),
+    "sigma2_switch_step": ("likelihood", "sigma2_switch_step"),
+    "sigma2_switch_to": ("likelihood", "sigma2_switch_to"),
     "max_steps": ("trainer", "max_steps"),
     "kl_anneal_steps": ("trainer", "kl_anneal_steps"),
     "beta0": ("trainer", "beta0"),
@@ -42,6 +47,7 @@ RESULT_SCALARS: tuple[str, ...] = (
     "rec",
     "kl",
     "mse",
+    "sigma2_optimal",
     "active_units",
     "collapsed_fraction",
     "log_px_test",
@@ -67,6 +73,7 @@ ID_COLUMNS: tuple[str, ...] = (
     "encoder",
     "likelihood",
     "sigma2_mode",
+    "sigma2_rule",
     "sigma2",
     "max_steps",
     "kl_anneal_steps",
@@ -82,6 +89,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "kl",
     "mse",
     "sigma2_final",
+    "sigma2_optimal",
     "active_units",
     "collapsed_fraction",
     "collapse_integrated",
@@ -93,6 +101,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     "run_name",
     *CONFIG_KEYS,
     "sigma2_mode",
+    "sigma2_rule",
     "status",
     "error",
     *(c for c in RESULT_SCALARS),
@@ -196,11 +205,11 @@ def _run_row(run_dir: Path, root: Path) -> dict[str, Any]:
     for col, path in CONFIG_KEYS.items():
         row[col] = _get(cfg, path)
     unresolved = [c for c in CONFIG_KEYS if isinstance(row[c], str) and "${" in row[c]]
-    for col in ("latent_dim", "max_steps", "kl_anneal_steps", "seed"):
+    for col in ("latent_dim", "max_steps", "kl_anneal_steps", "seed", "sigma2_switch_step"):
         if row[col] is not None:
             row[col] = _float_or_none(row[col])
-    row["sigma2"] = _float_or_none(row["sigma2"])
-    row["beta0"] = _float_or_none(row["beta0"])
+    for col in ("sigma2", "beta0", "lr", "sigma2_lr"):
+        row[col] = _float_or_none(row[col])
     errors = [cfg_error] if cfg_error and cfg_error != "config.yaml absent" else []
 
     result_path = run_dir / "result.json"
@@ -234,11 +243,35 @@ def _run_row(run_dir: Path, root: Path) -> dict[str, Any]:
         row["status"] = "incomplete" if row["step"] is not None else "missing"
     if errors:
         row["status"] = "corrupt"
+    elif result is not None and isinstance(result.get("error"), str):
+        errors.append(result["error"])  # a failed job's own error (lucas2019.train)
     if unresolved:  # the trainer should save the resolved config; flag rather than guess
         errors.append(f"config.yaml has unresolved interpolations in {unresolved}")
     row["error"] = "; ".join(errors) or None
     row["sigma2_mode"] = SIGMA2_MODES.get(str(row["likelihood"]), None)
+    row["sigma2_rule"] = sigma2_rule(row)
     return row
+
+
+def sigma2_rule(row: Mapping[str, Any]) -> str | None:
+    """How a run set σ², in words: 'fixed', 'optimal', 'learned (adam, lr 0.0005)', or either
+    adaptive rule followed by '→ optimal at step N' / '→ learned (...) at step N'.
+
+    ``row`` holds the :data:`CONFIG_KEYS` columns of :func:`collect_runs` (``sigma2_lr`` None
+    means the model's ``lr``); None when the likelihood is unknown or has no σ².
+    """
+    mode = SIGMA2_MODES.get(str(row.get("likelihood")))
+    if mode in (None, "none"):
+        return None
+    given = [_float_or_none(row.get(key)) for key in ("sigma2_lr", "lr")]
+    lr = next((v for v in given if v is not None and not math.isnan(v)), None)
+    optim = row.get("sigma2_optim") or "adam"
+    learned = "learned" if lr is None else f"learned ({optim}, lr {lr:g})"
+    words = {"fixed": "fixed", "optimal": "optimal", "learned": learned}
+    switch_to, step = row.get("sigma2_switch_to"), _float_or_none(row.get("sigma2_switch_step"))
+    if switch_to in words and step is not None and not math.isnan(step):
+        return f"{words[mode]} → {words[switch_to]} at step {int(step)}"
+    return words[mode]
 
 
 def collect_runs(root: str | os.PathLike) -> pd.DataFrame:
@@ -246,8 +279,10 @@ def collect_runs(root: str | os.PathLike) -> pd.DataFrame:
 
     Columns: ``run_dir``, ``run_name`` (relative to root), the config keys of :data:`CONFIG_KEYS`
     (``sigma2`` is the configured fixed or initial σ²), ``sigma2_mode`` ('fixed'|'learned'|
-    'optimal'|'none'|None), ``status`` ('completed'|'diverged' from result.json, or 'incomplete'|
-    'missing'|'corrupt'), ``error``, the result.json scalars (per example, nats), ``sigma2_final``
+    'optimal'|'none'|None), ``sigma2_rule`` (how σ² was set, see :func:`sigma2_rule`), ``status``
+    ('completed'|'diverged'|'failed' from result.json, or 'incomplete'|'missing'|'corrupt'),
+    ``error`` (why a folder is corrupt, or a failed job's error), the result.json scalars (per
+    example, nats; ``sigma2_optimal`` is the closed-form σ² for the final model), ``sigma2_final``
     (result.json 'sigma2'), ``collapse_integrated`` (ε-averaged collapsed fraction, in [0, 1]) and
     the list columns ``kl_per_latent``, ``collapse_eps``, ``collapse_curve``.
     """

@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 
 from lucas2019.config import CONF_DIR, register_configs, register_resolvers, validate
 from lucas2019.io import atomic_write_json
-from lucas2019.launch import is_multirun, make_tracker, run_dir, set_torch_threads
+from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
 from lucas2019.trainer import Preempted, train
 
 log = logging.getLogger("lucas2019.train")
@@ -30,7 +30,8 @@ def main(cfg: DictConfig) -> float | None:
     """Validate, train, and return the final training ELBO (nats per example).
 
     In a multirun, a job that fails is recorded in its run folder (``result.json`` with
-    ``status='failed'`` and the error) and the sweep goes on; a single run re-raises.
+    ``status='failed'``, the error, its traceback and the paths of its logs) and the sweep goes
+    on; the sweep's summary (lucas2019.sweep_report) then reports it. A single run re-raises.
     """
     out = run_dir()
     tracker = None
@@ -57,10 +58,15 @@ def main(cfg: DictConfig) -> float | None:
     except Exception as error:
         if not is_multirun():
             raise
-        log.error("job failed, the sweep goes on: %s", error)
+        log.error("job failed, the sweep goes on: %s", error, exc_info=True)
         atomic_write_json(
             out / "result.json",
-            {"status": "failed", "error": repr(error), "traceback": traceback.format_exc()},
+            {
+                "status": "failed",
+                "error": repr(error),
+                "traceback": traceback.format_exc(),
+                "logs": job_logs(),
+            },
         )
         return None
     finally:

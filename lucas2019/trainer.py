@@ -1,6 +1,7 @@
 """Train one model from one config into one run folder, resumable and crash-safe.
 
-The run folder holds ``config.yaml`` (resolved), ``metrics.csv`` (one row per evaluation),
+The run folder holds ``config.yaml`` (resolved), ``metrics.csv`` (one row per evaluation, see
+:data:`METRIC_COLUMNS`),
 ``result.json`` (final metrics, read by :mod:`lucas2019.results`) and ``checkpoint.pt``, each
 written atomically. Running the same config in the same folder again continues from the
 checkpoint and ends with exactly the parameters and metrics of an uninterrupted run (on CPU):
@@ -35,6 +36,9 @@ from lucas2019.schedules import kl_weight
 from lucas2019.tracking import NullTracker, Tracker
 
 log = logging.getLogger(__name__)
+#: metrics.csv columns. ``sigma2`` is the σ² in use (data units²), ``sigma2_optimal`` the
+#: closed-form optimum E_q MSE for the current model on the training data, ``batch_mse`` the
+#: E_q MSE of the last training batch (before its update): what a closed-form σ² was set to.
 METRIC_COLUMNS = (
     "step",
     "elbo",
@@ -42,6 +46,8 @@ METRIC_COLUMNS = (
     "kl",
     "beta",
     "sigma2",
+    "sigma2_optimal",
+    "batch_mse",
     "collapsed_fraction",
     "active_units",
     "elbo_test",
@@ -62,6 +68,10 @@ class Settings:
     eval_every: int
     checkpoint_every: int
     lr: float
+    sigma2_lr: float
+    sigma2_optim: str
+    sigma2_switch_step: int | None
+    sigma2_switch_to: str | None
     batch_size: int | None
     beta: float
     beta0: float
@@ -76,12 +86,16 @@ class Settings:
     @classmethod
     def from_config(cls, cfg: DictConfig) -> Settings:
         """Copy the trainer, optimiser and seed values of a validated config."""
-        t = cfg.trainer
+        t, lik = cfg.trainer, cfg.likelihood
         return cls(
             max_steps=int(t.max_steps),
             eval_every=int(t.eval_every),
             checkpoint_every=int(t.checkpoint_every),
             lr=float(cfg.optim.lr),
+            sigma2_lr=float(cfg.optim.lr if lik.sigma2_lr is None else lik.sigma2_lr),
+            sigma2_optim=str(lik.sigma2_optim),
+            sigma2_switch_step=lik.sigma2_switch_step,
+            sigma2_switch_to=lik.sigma2_switch_to,
             batch_size=None if cfg.optim.batch_size is None else int(cfg.optim.batch_size),
             beta=float(t.beta),
             beta0=float(t.beta0),
@@ -136,21 +150,54 @@ def train(
         per_dim=bool(cfg.likelihood.per_dim),
         min_sigma2=float(cfg.likelihood.min_sigma2),
     ).to(device)
-    params = list(model.parameters()) + list(likelihood.parameters())
-    optimizer = torch.optim.Adam(params, lr=settings.lr)
+    optimizers = _Optimizers(model, likelihood, settings)
     batches = torch.Generator().manual_seed(settings.seed)
     state = _TrainingState()
     checkpoint = run_dir / "checkpoint.pt"
     if checkpoint.exists():
-        state = _load_checkpoint(checkpoint, model, likelihood, optimizer, batches)
+        state = _load_checkpoint(checkpoint, model, likelihood, optimizers, batches)
         log.info("resumed from step %d (%s)", state.step, checkpoint)
 
     loop = _Loop(
-        settings, model, likelihood, optimizer, batches, x_train, x_test, run_dir, tracker, state
+        settings, model, likelihood, optimizers, batches, x_train, x_test, run_dir, tracker, state
     )
     with _stop_on_signals() as stop:
         loop.run(stop)
     return loop.finish(dataset=dataset, overrides=_overrides(cfg), experiment=cfg.experiment.name)
+
+
+class _Optimizers:
+    """Adam for the model; σ²'s own optimiser (Adam or SGD, own learning rate) when σ² is a
+    parameter. Adam is per-parameter, so with σ²'s lr equal to the model's this is one Adam."""
+
+    def __init__(self, model, likelihood, s: Settings) -> None:
+        self.model = torch.optim.Adam(model.parameters(), lr=s.lr)
+        sigma2_params = list(likelihood.parameters())
+        algorithm = torch.optim.Adam if s.sigma2_optim == "adam" else torch.optim.SGD
+        self.sigma2 = algorithm(sigma2_params, lr=s.sigma2_lr) if sigma2_params else None
+        self.all = [o for o in (self.model, self.sigma2) if o is not None]
+
+    def zero_grad(self) -> None:
+        for optimizer in self.all:
+            optimizer.zero_grad(set_to_none=True)
+
+    def step(self) -> None:
+        for optimizer in self.all:
+            optimizer.step()
+
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "sigma2": None if self.sigma2 is None else self.sigma2.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        if self.sigma2 is not None:
+            self.sigma2.load_state_dict(state["sigma2"])
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for o in self.all for group in o.param_groups for p in group["params"]]
 
 
 @dataclass
@@ -173,7 +220,7 @@ class _Loop:
         s: Settings,
         model,
         likelihood,
-        optimizer,
+        optimizers: _Optimizers,
         batches,
         x_train,
         x_test,
@@ -181,10 +228,11 @@ class _Loop:
         tracker: Tracker,
         state: _TrainingState,
     ) -> None:
-        self.s, self.model, self.likelihood, self.optimizer = s, model, likelihood, optimizer
+        self.s, self.model, self.likelihood, self.optimizers = s, model, likelihood, optimizers
         self.batches, self.x_train, self.x_test = batches, x_train, x_test
         self.run_dir, self.tracker, self.state = run_dir, tracker, state
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
+        self.batch_mse = float("nan")
         self._started = time.perf_counter()
 
     def wall_time(self) -> float:
@@ -219,6 +267,9 @@ class _Loop:
                     f"checkpoint saved in {self.run_dir}, rerun the same command to "
                     "resume"
                 )
+            if self.state.step == s.sigma2_switch_step:
+                self.likelihood.switch_mode(s.sigma2_switch_to)
+                log.info("step %d: σ² is %s from now on", self.state.step, s.sigma2_switch_to)
             beta = kl_weight(
                 self.state.step, beta=s.beta, anneal_steps=s.kl_anneal_steps, beta0=s.beta0
             )
@@ -227,13 +278,14 @@ class _Loop:
             if not torch.isfinite(loss):
                 self.state.status = "diverged"
                 break
-            self.optimizer.zero_grad(set_to_none=True)
+            self.optimizers.zero_grad()
             loss.backward()
-            self.optimizer.step()
+            self.optimizers.step()
             self.state.step += 1
             bar.update(1)
             step = self.state.step
             if step % s.eval_every == 0 or step == s.max_steps:
+                self.batch_mse = float(terms["sse"].detach().mean()) / self.model.data_dim
                 row = self.evaluate_row(beta)
                 bar.set_postfix(
                     elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
@@ -269,6 +321,8 @@ class _Loop:
             "kl": train["kl"],
             "beta": beta,
             "sigma2": train["sigma2"],
+            "sigma2_optimal": train["expected_mse"],
+            "batch_mse": self.batch_mse,
             "collapsed_fraction": train["collapsed_fraction"],
             "active_units": train["active_units"],
             "elbo_test": None if test is None else test["elbo"],
@@ -287,7 +341,7 @@ class _Loop:
         atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
 
     def save_checkpoint(self) -> None:
-        if not all(torch.isfinite(p).all() for p in self.optimizer.param_groups[0]["params"]):
+        if not all(torch.isfinite(p).all() for p in self.optimizers.parameters()):
             return  # never replace the last good checkpoint with non-finite parameters
         payload = {
             "step": self.state.step,
@@ -295,7 +349,7 @@ class _Loop:
             "rows": self.state.rows,
             "model": self.model.state_dict(),
             "likelihood": self.likelihood.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizers": self.optimizers.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "batch_rng": self.batches.get_state(),
             "order": self.order,
@@ -324,7 +378,7 @@ class _Loop:
             "sigma2": final_train["sigma2"],
             # The σ² that maximises the ELBO for the final encoder and decoder (the σ-VAE closed
             # form): far below a learned σ² means the optimiser, not the objective, held it back.
-            "sigma2_optimal": final_train.get("expected_mse"),
+            "sigma2_optimal": final_train["expected_mse"],
             "active_units": final_train["active_units"],
             "collapsed_fraction": final_train["collapsed_fraction"],
             "kl_per_latent": _to_list(final_train["kl_per_latent"]),
@@ -370,11 +424,13 @@ class _stop_on_signals:
             signal.signal(sig, handler)
 
 
-def _load_checkpoint(path: Path, model, likelihood, optimizer, batches) -> _TrainingState:
+def _load_checkpoint(
+    path: Path, model, likelihood, optimizers: _Optimizers, batches
+) -> _TrainingState:
     payload = torch.load(path, map_location="cpu", weights_only=False)
     model.load_state_dict(payload["model"])
-    likelihood.load_state_dict(payload["likelihood"])
-    optimizer.load_state_dict(payload["optimizer"])
+    likelihood.load_state_dict(payload["likelihood"])  # includes the σ² rule after a switch
+    optimizers.load_state_dict(payload["optimizers"])
     torch.set_rng_state(payload["torch_rng"])
     if "cuda_rng" in payload and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["cuda_rng"])

@@ -1,4 +1,5 @@
-"""One verdict per claim C1–C6 of PAPER.md, computed from numbers in results/analytic tables.
+"""One verdict per claim C1–C6 of PAPER.md, and C7 (beyond the paper: local optimum or slow σ²
+optimiser?), computed from numbers in results/analytic tables.
 
 Every function returns a :class:`Verdict` whose ``holds`` is True, False, or None ("cannot
 judge": data missing or runs too short) and whose ``detail`` states the numbers behind it.
@@ -25,7 +26,7 @@ from paper_figures.common import (
 )
 from paper_figures.theme import fmt_value
 
-CLAIMS = ("C1", "C2", "C3", "C4", "C5", "C6")
+CLAIMS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
 STATEMENTS = {
     "C1": "optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k",
     "C2": "with σ² fixed, log-likelihood stops improving once λ_k ≤ σ²",
@@ -33,6 +34,10 @@ STATEMENTS = {
     "C4": "collapse rises monotonically with fixed σ² and the linear prediction tracks it",
     "C5": "learning σ² removes most of the collapse; a large initial σ² leaves some",
     "C6": "KL annealing only delays collapse",
+    "C7": (
+        "the collapse a large initial σ² leaves is a local optimum: it stays when σ² reaches its "
+        "optimum fast (fails = it was the slow σ² optimiser)"
+    ),
 }
 #: collapse measures: name -> description used in verdict details
 MEASURES = {
@@ -474,3 +479,80 @@ def verdict_c6(
         )
     holds = None if not outcomes else all(outcomes)
     return _v("C6", holds, f"measure: {MEASURES[measure]}; " + "; ".join(parts) + f"; tol {tol}")
+
+
+# ---------------------------------------------------------------- C7: σ² rules (beyond the paper)
+
+
+def _reaches_optimum_by(curve: pd.DataFrame, reach: float) -> float:
+    """First logged step where σ² is within a factor ``reach`` of its closed-form optimum
+    (metrics ``sigma2`` vs ``sigma2_optimal``), inf if never."""
+    s2 = metric_curve(curve, "sigma2").set_index("step")["value"]
+    opt = metric_curve(curve, "sigma2_optimal").set_index("step")["value"]
+    ratio = (s2 / opt).dropna()
+    close = ratio.index[(ratio <= reach) & (ratio >= 1.0 / reach)]
+    return float(close.min()) if len(close) else float("inf")
+
+
+def verdict_c7(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    reach: float = 1.5,
+    early: float = 0.5,
+    keep: float = 0.75,
+    min_steps: int = 0,
+) -> Verdict:
+    """C7 from the runs of the ``sigma2_dynamics`` sweep and their training curves.
+
+    ``runs``: collect_runs rows with ``run_dir``, ``sigma2`` (initial σ²), ``sigma2_rule``,
+    ``status``, ``step``, ``active_units``, ``elbo``. ``curves``: their training_curves table
+    (``sigma2`` and ``sigma2_optimal`` per logged step).
+
+    A rule without a switch is *fast* when every one of its runs had σ² within a factor
+    ``reach`` of its optimum by ``early`` × its length. For each fast rule, compare the run with
+    the largest initial σ² with the one with the smallest: the large one *stays collapsed* when
+    it keeps fewer than ``keep`` × the small one's active units. Holds (local optimum) if every
+    fast rule stays collapsed, fails (optimiser speed) if none does; None when the fast rules
+    disagree, none is fast, or the small-σ² runs have no active units to compare with. Slow and
+    switching rules are reported in the detail, not judged.
+    """
+    require_columns(
+        runs, ["run_dir", "sigma2_rule", "active_units", "elbo"], "runs", "collect_runs() rows"
+    )
+    done, reason = _judgeable(runs, min_steps, None)
+    if reason:
+        return _v("C7", None, reason)
+    if done.empty:
+        return _v("C7", None, "no completed run")
+    judged, parts = [], []
+    for rule, grp in done.groupby("sigma2_rule", sort=True):
+        init = pd.to_numeric(grp["sigma2"], errors="coerce")
+        if init.nunique() < 2:
+            parts.append(f"{rule}: one initial σ² only")
+            continue
+        big, small = grp.loc[init.idxmax()], grp.loc[init.idxmin()]
+        au_big, au_small = float(big["active_units"]), float(small["active_units"])
+        by = [
+            _reaches_optimum_by(curves.loc[curves["run_dir"] == r], reach) / float(steps)
+            for r, steps in zip(grp["run_dir"], grp["step"], strict=True)
+        ]
+        fast = "→" not in str(rule) and max(by) <= early
+        stays = au_big < keep * au_small
+        parts.append(
+            f"{rule}: σ² {fmt_value(big['sigma2'])} → AU {au_big:g}, ELBO {float(big['elbo']):.4g}"
+            f" vs σ² {fmt_value(small['sigma2'])} → AU {au_small:g}, ELBO "
+            f"{float(small['elbo']):.4g}; σ² within ×{reach:g} of its optimum by "
+            + ("never" if not np.isfinite(max(by)) else f"{max(by):.0%} of training")
+            + (" (fast)" if fast else "")
+        )
+        if fast and au_small > 0:
+            judged.append(stays)
+    steps = pd.to_numeric(done["step"], errors="coerce").max()
+    detail = f"after {steps:g} steps; " + "; ".join(parts)
+    if not judged:
+        return _v("C7", None, "no fast σ² rule with active units to compare; " + detail)
+    if all(judged):
+        return _v("C7", True, "answer: local optimum; " + detail)
+    if not any(judged):
+        return _v("C7", False, "answer: optimiser speed; " + detail)
+    return _v("C7", None, "fast rules disagree; " + detail)

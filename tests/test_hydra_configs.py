@@ -162,7 +162,9 @@ def test_a_real_multirun_writes_one_run_folder_per_job(tmp_path, launcher):
     assert all(r["step"] == 40 for r in results)  # scale=smoke
 
 
-def test_one_failing_job_does_not_stop_the_sweep(tmp_path):
+def test_one_failing_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
+    """σ² = -1 passes composition, fails in its job; the other job completes; the sweep's
+    summary names the failure, its error and log, and the launch exits 1."""
     sweep = tmp_path / "sweep"
     command = [
         sys.executable,
@@ -174,11 +176,27 @@ def test_one_failing_job_does_not_stop_the_sweep(tmp_path):
         f"hydra.sweep.dir={sweep}",
     ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    failed = json.loads((sweep / "0_likelihood.sigma2=-1" / "result.json").read_text())
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    bad_dir = sweep / "0_likelihood.sigma2=-1"
+    failed = json.loads((bad_dir / "result.json").read_text())
     assert failed["status"] == "failed" and "likelihood.sigma2" in failed["error"]
+    assert failed["logs"] == [str(bad_dir / "train.log")]
+    assert "ConfigError" in (bad_dir / "train.log").read_text()  # the traceback is logged
     ok = json.loads((sweep / "1_likelihood.sigma2=0.5" / "result.json").read_text())
     assert ok["status"] == "completed"
+
+    summary = json.loads((sweep / "sweep_summary.json").read_text())
+    assert summary["n_jobs"] == 2
+    assert summary["counts"] == {"completed": 1, "diverged": 0, "failed": 1, "unfinished": 0}
+    job = summary["jobs"][0]
+    assert job["status"] == "failed" and job["overrides"] == ["scale=smoke", "likelihood.sigma2=-1"]
+    assert job["error"] == failed["error"] and job["logs"] == failed["logs"]
+    assert summary["jobs"][1]["sigma2"] == 0.5
+    printed = done.stdout
+    assert f"sweep {sweep}: 2 jobs, 1 completed, 0 diverged, 1 failed, 0 unfinished" in printed
+    assert f"FAILED: scale=smoke likelihood.sigma2=-1\n    run folder: {bad_dir}" in printed
+    assert f"log: {bad_dir / 'train.log'}" in printed
+    assert "sweep summary" not in (bad_dir / "train.log").read_text()  # printed, not logged
 
 
 @pytest.mark.parametrize(

@@ -14,20 +14,20 @@ def test_reproduce_runs_everything_renders_every_figure_and_skips_finished_runs(
     out = tmp_path / "out"
     assert main(["scale=smoke", "--out", str(out)]) == 0
     figures = out / "figures"
-    for name in ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"):
+    for name in ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8"):
         assert (figures / f"{name}.png").stat().st_size > 5000
         assert (figures / f"{name}.pdf").exists()
     assert (figures / "table1.md").exists() and (figures / "table1.csv").exists()
     results = sorted((out / "runs").glob("*/*/result.json"))
-    assert len(results) == 2 + 3 + 11 + 11 + 8
+    assert len(results) == 2 + 3 + 11 + 11 + 8 + 12
     assert all(json.loads(p.read_text())["status"] == "completed" for p in results)
     index = (figures / "index.md").read_text()
-    for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
+    for claim in ("C1", "C2", "C3", "C4", "C5", "C6", "C7"):
         assert f"- {claim}: " in index
     assert (
         "C1: optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k: holds" in index
     )
-    assert "cannot judge (runs too short" in index  # smoke runs are too short for C4-C6
+    assert "cannot judge (runs too short" in index  # smoke runs are too short for C4-C7
 
     stamps = {p: p.stat().st_mtime_ns for p in results}
     capsys.readouterr()

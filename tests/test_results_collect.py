@@ -130,6 +130,17 @@ def test_collect_runs_one_row_per_run_with_status(root: Path) -> None:
     assert pd.isna(df.set_index("run_name").loc["multirun/0", "error"])
 
 
+def test_a_failed_job_keeps_its_status_and_error(tmp_path: Path) -> None:
+    """lucas2019.train writes only result.json for a job that failed before training."""
+    d = tmp_path / "0_likelihood.sigma2=-1"
+    d.mkdir()
+    failed = {"status": "failed", "error": "ConfigError('likelihood.sigma2')", "traceback": "..."}
+    (d / "result.json").write_text(json.dumps(failed))
+    row = collect_runs(tmp_path).iloc[0]
+    assert row["status"] == "failed" and row["error"] == "ConfigError('likelihood.sigma2')"
+    assert row["sigma2"] is None and pd.isna(row["elbo"])
+
+
 def test_integrated_collapse_is_trapezoid_mean() -> None:
     # trapezoid of [0.5, 0.5, 0.75, 1, 1] on step 0.5 = 0.5*(0.5+0.625+0.875+1) = 1.5; / 2
     assert integrated_collapse(EPS, [0.5, 0.5, 0.75, 1.0, 1.0]) == pytest.approx(0.75)
