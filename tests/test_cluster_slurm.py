@@ -1,10 +1,13 @@
 """The SLURM path of a sweep against a real one-node SLURM cluster (scripts/slurm_cluster.sh).
 
-A Hydra multirun with ``hydra/launcher=slurm`` must produce completed run folders and keep the
-jobs' logs and pickles in ``<sweep>/.submitit/<jobid>/``; a job sent SIGUSR2 (what SLURM sends
-before a time limit, and what ``scancel --signal=USR2`` fakes) must be requeued by submitit and
-resume from its run folder's checkpoint. The cluster tests need root and the Debian packages
-slurm-wlm and munge (``apt-get install -y slurm-wlm munge``); without them they are skipped.
+A Hydra multirun with ``hydra/launcher=slurm`` must produce completed run folders, keep the
+jobs' logs and pickles in ``<sweep>/.submitit/<jobid>/`` and report a job that failed (with its
+log) in the sweep's summary while the other jobs' results stay; a job sent SIGUSR2 (what SLURM
+sends before a time limit, and what ``scancel --signal=USR2`` fakes) must be requeued by submitit,
+resume from its run folder's checkpoint and end with the metrics of an uninterrupted run. The
+cluster tests need root and the Debian packages slurm-wlm and munge (``apt-get install -y
+slurm-wlm munge``); without them they are skipped. With ``LUCAS2019_SLURM_DIR`` set (``.ci/run``
+does), they use the cluster running from that state folder instead of starting their own.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
+from lucas2019.results import collect_runs
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm_cluster.sh"
+# The state folder of a cluster that is already running (started by .ci/run), to reuse.
+SHARED_CLUSTER = "LUCAS2019_SLURM_DIR"
 SLURM_PATH = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/sbin"
 SLURM_TOOLS = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "munged")
 MISSING = [tool for tool in SLURM_TOOLS if shutil.which(tool, path=SLURM_PATH) is None]
@@ -50,6 +58,21 @@ LAUNCHER = [
 # each wait for one event (a checkpoint, a requeue). Both are generous for a busy 2-core machine.
 CLI_TIMEOUT_S = 300
 POLL_TIMEOUT_S = 120
+# result.json keys a resumed run must share with an uninterrupted one (wall_time_s differs).
+RESUME_KEYS = (
+    "step",
+    "elbo",
+    "elbo_test",
+    "rec",
+    "kl",
+    "mse",
+    "sigma2",
+    "sigma2_optimal",
+    "active_units",
+    "collapsed_fraction",
+    "kl_per_latent",
+    "collapse_curve",
+)
 
 
 def _clean_env(slurm_conf: str | None = None) -> dict[str, str]:
@@ -72,24 +95,40 @@ def _cluster_script(action: str, state_dir: Path, env: dict | None = None, timeo
     )
 
 
+def _slurm_conf(done: subprocess.CompletedProcess, action: str) -> str:
+    """The SLURM_CONF printed by ``scripts/slurm_cluster.sh start|status``, else fail."""
+    match = re.search(r"^export SLURM_CONF=(\S+)$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or match is None:
+        pytest.fail(
+            f"scripts/slurm_cluster.sh {action} failed (exit {done.returncode}).\n"
+            f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        )
+    return match.group(1)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A running one-node cluster: ``{"env": client environment, "dir": state folder}``.
 
-    Started by scripts/slurm_cluster.sh in a fresh folder (own ports, so a cluster that is
-    already up elsewhere does not interfere) and always stopped at the end of the module.
+    The cluster of ``$LUCAS2019_SLURM_DIR`` if set (left running), else one started by
+    scripts/slurm_cluster.sh in a fresh folder (own ports, so a cluster that is already up
+    elsewhere does not interfere) and always stopped at the end of the module.
     """
+    shared = os.environ.get(SHARED_CLUSTER)
+    if shared:
+        state_dir = Path(shared)
+        conf = _slurm_conf(
+            _cluster_script("status", state_dir),
+            f"status {state_dir} (${SHARED_CLUSTER}; unset it to let the tests start a cluster)",
+        )
+        print(f"reusing the cluster in {state_dir} (${SHARED_CLUSTER})")
+        yield {"env": _clean_env(conf), "dir": state_dir}
+        return
     state_dir = tmp_path_factory.mktemp("slurm")
     started = time.perf_counter()
     start = _cluster_script("start", state_dir)
     try:
-        match = re.search(r"^export SLURM_CONF=(\S+)$", start.stdout, re.MULTILINE)
-        if start.returncode != 0 or match is None:
-            pytest.fail(
-                f"scripts/slurm_cluster.sh start failed (exit {start.returncode}).\n"
-                f"stdout:\n{start.stdout}\nstderr:\n{start.stderr}"
-            )
-        env = _clean_env(match.group(1))
+        env = _clean_env(_slurm_conf(start, "start"))
         print(f"cluster up in {time.perf_counter() - started:.1f} s ({state_dir})")
         yield {"env": env, "dir": state_dir}
     finally:
@@ -215,10 +254,14 @@ def test_cluster_script_is_idempotent(cluster: dict) -> None:
 
 @pytest.mark.slow
 @needs_slurm
-def test_slurm_multirun_completes_two_jobs(cluster: dict, tmp_path: Path) -> None:
-    """Two σ² values through ``hydra/launcher=slurm``: two completed run folders + job folders."""
+def test_slurm_multirun_keeps_good_jobs_and_reports_the_failed_one(
+    cluster: dict, tmp_path: Path
+) -> None:
+    """Three σ² values through ``hydra/launcher=slurm``, one invalid (σ² = -1, rejected inside
+    its job): two completed run folders, one failed, job folders with logs and pickles, and the
+    sweep's summary names the failure with its .submitit log; the launch exits 1."""
     sweep_dir = tmp_path / "sweep"
-    command = _train_command(sweep_dir, "likelihood.sigma2=10,0.01")
+    command = _train_command(sweep_dir, "likelihood.sigma2=10,0.01,-1")
     done = subprocess.run(
         command,
         capture_output=True,
@@ -227,26 +270,33 @@ def test_slurm_multirun_completes_two_jobs(cluster: dict, tmp_path: Path) -> Non
         env=cluster["env"],
         timeout=CLI_TIMEOUT_S,
     )
-    assert done.returncode == 0, (
-        f"the SLURM multirun failed (exit {done.returncode}):\n{done.stderr[-3000:]}\n"
-        f"{_diagnostics(cluster, sweep_dir)}"
+    assert done.returncode == 1, (
+        f"expected exit 1 (one job failed), got {done.returncode}:\n{done.stdout[-3000:]}\n"
+        f"{done.stderr[-3000:]}\n{_diagnostics(cluster, sweep_dir)}"
     )
     run_dirs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    assert [p.name for p in run_dirs] == ["0_likelihood.sigma2=10", "1_likelihood.sigma2=0.01"]
-    for run_dir, sigma2 in zip(run_dirs, (10.0, 0.01), strict=True):
+    assert [p.name for p in run_dirs] == [
+        "0_likelihood.sigma2=10",
+        "1_likelihood.sigma2=0.01",
+        "2_likelihood.sigma2=-1",
+    ]
+    for run_dir, sigma2 in zip(run_dirs[:2], (10.0, 0.01), strict=True):
         result = json.loads((run_dir / "result.json").read_text())
         assert result["status"] == "completed", (run_dir, result.get("error"))
         assert result["step"] == 40  # scale=smoke
         assert result["sigma2"] == pytest.approx(sigma2, rel=1e-6)
         assert (run_dir / "metrics.csv").exists() and (run_dir / "checkpoint.pt").exists()
+    bad_dir = run_dirs[2]
+    failed = json.loads((bad_dir / "result.json").read_text())
+    assert failed["status"] == "failed" and "likelihood.sigma2" in failed["error"], failed
 
     # One folder per job (array tasks are <array id>_<index>) with its logs and pickles.
     job_dirs = sorted(
         p for p in (sweep_dir / ".submitit").iterdir() if re.fullmatch(r"\d+(_\d+)?", p.name)
     )
     job_dirs = [p for p in job_dirs if list(p.glob("*_result.pkl"))]
-    assert len(job_dirs) == 2, f"expected two job folders in {sweep_dir / '.submitit'}"
-    logs = ""
+    assert len(job_dirs) == 3, f"expected three job folders in {sweep_dir / '.submitit'}"
+    logs = {}
     for job_dir in job_dirs:
         job_id = job_dir.name
         for suffix in ("_submitted.pkl", "_0_result.pkl", "_0_log.out", "_0_log.err"):
@@ -257,45 +307,110 @@ def test_slurm_multirun_completes_two_jobs(cluster: dict, tmp_path: Path) -> Non
             cluster,
             sweep_dir,
         )
-        logs += "".join(p.read_text() for p in job_dir.glob("*_log.*"))
-    for run_dir in run_dirs:  # the jobs' logs (stdout/stderr) name the run folders they wrote
-        assert f"run folder {run_dir}" in logs, f"no job log mentions {run_dir}"
+        logs[job_id] = "".join(p.read_text() for p in sorted(job_dir.glob("*_log.*")))
+    for run_dir in run_dirs[:2]:  # the jobs' logs (stdout/stderr) name the run folders they wrote
+        assert any(f"run folder {run_dir}" in text for text in logs.values()), run_dir
+
+    # The failed job recorded its submitit logs; its stdout holds the traceback.
+    bad_job = [job_id for job_id, text in logs.items() if "ConfigError" in text]
+    assert len(bad_job) == 1, f"expected one job log with the ConfigError, got {bad_job}"
+    job_log = sweep_dir / ".submitit" / bad_job[0] / f"{bad_job[0]}_0_log"
+    expected_logs = [str(bad_dir / "train.log"), f"{job_log}.out", f"{job_log}.err"]
+    assert failed["logs"] == expected_logs
+    assert "Traceback" in Path(f"{job_log}.out").read_text()
+
+    # The sweep's summary: printed by the launch and in sweep_summary.json.
+    summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
+    assert summary["counts"] == {"completed": 2, "diverged": 0, "failed": 1, "unfinished": 0}
+    bad = [job for job in summary["jobs"] if job["status"] == "failed"]
+    assert [job["run_dir"] for job in bad] == [str(bad_dir)]
+    assert bad[0]["logs"] == expected_logs and bad[0]["error"] == failed["error"]
+    assert "3 jobs, 2 completed, 0 diverged, 1 failed, 0 unfinished" in done.stdout
+    assert f"log: {job_log}.err" in done.stdout, done.stdout[-3000:]
+
+    # The results collector finds all three, the good ones with their σ².
+    runs = collect_runs(sweep_dir).set_index("run_name")
+    assert sorted(runs.index) == [p.name for p in run_dirs]
+    assert runs.loc["0_likelihood.sigma2=10", ["status", "sigma2"]].tolist() == ["completed", 10.0]
+    assert runs.loc["1_likelihood.sigma2=0.01", ["status", "sigma2"]].tolist() == [
+        "completed",
+        0.01,
+    ]
+    assert runs.loc["2_likelihood.sigma2=-1", "status"] == "failed"
+    assert "likelihood.sigma2" in runs.loc["2_likelihood.sigma2=-1", "error"]
 
 
 @pytest.mark.slow
 @needs_slurm
 def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path) -> None:
-    """SIGUSR2 -> submitit checkpoints + requeues -> the job resumes and completes.
+    """SIGUSR2 -> submitit checkpoints + requeues -> the job resumes and completes with the
+    final metrics of an uninterrupted run of the same config (to 1e-6).
 
     Proof of resumption: while the requeued job waits, its checkpoint's ``wall_time_s`` is
     raised by 10^4 s; a resumed run carries it into result.json, a fresh start would not.
+    The uninterrupted reference is a plain run (no SLURM) started alongside the sweep, with one
+    torch thread like the job (SLURM_CPUS_PER_TASK=1) and OMP_NUM_THREADS=1 in both.
     """
-    sweep_dir = tmp_path / "sweep"
-    max_steps, offset_s = 2000, 1e4
-    command = _train_command(
-        sweep_dir,
+    sweep_dir, reference_dir = tmp_path / "sweep", tmp_path / "reference"
+    max_steps, eval_every, offset_s = 3000, 500, 1e4
+    training = [
         "likelihood.sigma2=1",
         f"trainer.max_steps={max_steps}",
-        "trainer.eval_every=500",
+        f"trainer.eval_every={eval_every}",
         "trainer.checkpoint_every=10",
+    ]
+    command = _train_command(
+        sweep_dir,
+        *training,
         "hydra.launcher.partition=debug",
         "hydra.launcher.max_num_timeout=2",
     )
+    reference_command = [
+        sys.executable,
+        "-m",
+        "lucas2019.train",
+        "experiment=fig5_fixed_sigma",
+        "scale=smoke",
+        *training,
+        "torch_threads=1",
+        f"hydra.run.dir={reference_dir}",
+    ]
     env = cluster["env"]
     launch_log = tmp_path / "launch.log"  # a file, not a pipe: submitit's polling is chatty
-    with launch_log.open("w") as sink:
+    reference_log = tmp_path / "reference.log"
+    with launch_log.open("w") as sink, reference_log.open("w") as reference_sink:
         proc = subprocess.Popen(
             command, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path, env=env
+        )
+        reference_proc = subprocess.Popen(
+            reference_command,
+            stdout=reference_sink,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=_clean_env(),
         )
     job_id = None
     try:
 
-        def first_checkpoint() -> Path | None:
+        def checkpoint_after_first_eval() -> Path | None:
+            """The checkpoint once it holds a metrics row (step >= eval_every), else None.
+
+            Preempting after the first row makes the resumed metrics.csv mix rows restored
+            from the checkpoint with rows computed after the resume.
+            """
             found = [p / "checkpoint.pt" for p in sweep_dir.glob("0_*")]
-            return found[0] if found and found[0].exists() else None
+            if not found or not found[0].exists():
+                return None
+            payload = torch.load(found[0], map_location="cpu", weights_only=False)
+            return found[0] if int(payload["step"]) >= eval_every else None
 
         checkpoint = _wait_for(
-            first_checkpoint, "the first checkpoint", cluster, sweep_dir, proc, launch_log
+            checkpoint_after_first_eval,
+            f"a checkpoint at step >= {eval_every}",
+            cluster,
+            sweep_dir,
+            proc,
+            launch_log,
         )
         run_dir = checkpoint.parent
         queue = subprocess.run(
@@ -319,7 +434,7 @@ def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path
         # The old process is gone (the job is pending): its last checkpoint is what resumes.
         payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
         step_before = int(payload["step"])
-        assert 0 < step_before < max_steps, step_before
+        assert eval_every <= step_before < max_steps, step_before
         payload["wall_time_s"] = float(payload["wall_time_s"]) + offset_s
         tmp = checkpoint.with_suffix(".test.tmp")
         torch.save(payload, tmp)
@@ -336,12 +451,16 @@ def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path
         )
         assert release.returncode == 0, release.stderr
         proc.wait(timeout=CLI_TIMEOUT_S)
+        reference_proc.wait(timeout=CLI_TIMEOUT_S)
     finally:
         if proc.poll() is None:  # only on failure: stop our launcher and its job
             proc.kill()
             proc.wait()
             if job_id is not None:
                 subprocess.run(["scancel", job_id], env=env, timeout=30)
+        if reference_proc.poll() is None:
+            reference_proc.kill()
+            reference_proc.wait()
     out = launch_log.read_text()
     assert proc.returncode == 0, f"{out[-3000:]}\n{_diagnostics(cluster, sweep_dir)}"
 
@@ -364,3 +483,23 @@ def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path
         assert int(resumed.group(1)) == step_before, train_log
     job_log = "".join(p.read_text() for p in sweep_dir.glob(f".submitit/{job_id}/*_log.*"))
     assert f"Requeued job {job_id}" in job_log, job_log[-3000:]
+
+    # The same final metrics as the uninterrupted reference run.
+    assert reference_proc.returncode == 0, reference_log.read_text()[-3000:]
+    reference = json.loads((reference_dir / "result.json").read_text())
+    assert reference["status"] == "completed" and reference["wall_time_s"] < offset_s
+    for key in RESUME_KEYS:
+        assert result[key] == pytest.approx(reference[key], rel=1e-6), (
+            f"{key}: resumed {result[key]} != uninterrupted {reference[key]}"
+        )
+    resumed_rows = pd.read_csv(run_dir / "metrics.csv")
+    reference_rows = pd.read_csv(reference_dir / "metrics.csv")
+    assert resumed_rows["step"].tolist() == list(range(eval_every, max_steps + 1, eval_every))
+    restored = resumed_rows["step"] <= step_before  # rows from before the preemption
+    assert restored.any() and not restored.all(), (step_before, resumed_rows["step"].tolist())
+    assert (resumed_rows.loc[restored, "wall_time_s"] < offset_s).all()
+    assert (resumed_rows.loc[~restored, "wall_time_s"] >= offset_s).all()  # computed after it
+    columns = [c for c in reference_rows.columns if c != "wall_time_s"]
+    pd.testing.assert_frame_equal(
+        resumed_rows[columns], reference_rows[columns], check_exact=False, rtol=1e-6
+    )
