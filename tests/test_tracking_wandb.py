@@ -176,7 +176,9 @@ def test_offline_sweep_makes_one_wandb_run_per_job_with_the_final_metrics(tmp_pa
         assert sorted(rows) == metrics["step"].tolist()
         for _, row in metrics.iterrows():
             logged = rows[int(row["step"])]
-            for column in ("elbo", "kl", "collapsed_fraction", "active_units", "elbo_test"):
+            columns = ("elbo", "kl", "collapsed_fraction", "active_units", "elbo_test")
+            # and the σ² trajectory: σ² in use, its closed-form optimum, the last batch's MSE
+            for column in (*columns, "sigma2", "sigma2_optimal", "batch_mse"):
                 assert logged[f"train/{column}"] == pytest.approx(row[column], rel=1e-9), column
 
         # per-latent KL (table + histogram), collapse curve, image grids
