@@ -35,8 +35,8 @@ STATEMENTS = {
     "C5": "learning σ² removes most of the collapse; a large initial σ² leaves some",
     "C6": "KL annealing only delays collapse",
     "C7": (
-        "the collapse a large initial σ² leaves is a local optimum: it stays when σ² reaches its "
-        "optimum fast (fails = it was the slow σ² optimiser)"
+        "the worse ELBO a large initial learned σ² ends with is a local optimum: it stays when σ² "
+        "reaches its optimum fast (fails = it was the slow σ² optimiser)"
     ),
 }
 #: collapse measures: name -> description used in verdict details
@@ -494,27 +494,35 @@ def _reaches_optimum_by(curve: pd.DataFrame, reach: float) -> float:
     return float(close.min()) if len(close) else float("inf")
 
 
+def _units_at(curve: pd.DataFrame, step: float) -> float:
+    """Active units at the last logged step ≤ ``step`` (NaN if none)."""
+    units = metric_curve(curve, "active_units")
+    units = units.loc[units["step"] <= step]
+    return float(units["value"].iloc[-1]) if len(units) else float("nan")
+
+
 def verdict_c7(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
     reach: float = 1.5,
     early: float = 0.5,
-    keep: float = 0.75,
+    remains: float = 0.5,
     min_steps: int = 0,
 ) -> Verdict:
     """C7 from the runs of the ``sigma2_dynamics`` sweep and their training curves.
 
     ``runs``: collect_runs rows with ``run_dir``, ``sigma2`` (initial σ²), ``sigma2_rule``,
-    ``status``, ``step``, ``active_units``, ``elbo``. ``curves``: their training_curves table
-    (``sigma2`` and ``sigma2_optimal`` per logged step).
+    ``sigma2_switch_step``, ``status``, ``step``, ``active_units``, ``elbo`` [nats per example].
+    ``curves``: their training_curves table (``sigma2``, ``sigma2_optimal``, ``active_units``).
 
-    A rule without a switch is *fast* when every one of its runs had σ² within a factor
-    ``reach`` of its optimum by ``early`` × its length. For each fast rule, compare the run with
-    the largest initial σ² with the one with the smallest: the large one *stays collapsed* when
-    it keeps fewer than ``keep`` × the small one's active units. Holds (local optimum) if every
-    fast rule stays collapsed, fails (optimiser speed) if none does; None when the fast rules
-    disagree, none is fast, or the small-σ² runs have no active units to compare with. Slow and
-    switching rules are reported in the detail, not judged.
+    Per rule, the *gap* is ELBO(smallest initial σ²) − ELBO(largest initial σ²). A rule without a
+    switch is *fast* when every run had σ² within a factor ``reach`` of its optimum by ``early`` ×
+    its length, else *slow*; a rule whose runs end identical whatever the initial σ² (the closed
+    form) cannot test the initial value and is reported only. The slow rule's gap is what needs
+    explaining. Holds (local optimum) if every fast rule keeps more than ``remains`` × that gap,
+    fails (optimiser speed) if none does; None when they disagree, no rule is fast or slow, or
+    the slow rule has no gap. Active units and, for switching rules, the active units at the
+    switch and at the end are given in the detail.
     """
     require_columns(
         runs, ["run_dir", "sigma2_rule", "active_units", "elbo"], "runs", "collect_runs() rows"
@@ -522,37 +530,58 @@ def verdict_c7(
     done, reason = _judgeable(runs, min_steps, None)
     if reason:
         return _v("C7", None, reason)
-    if done.empty:
-        return _v("C7", None, "no completed run")
-    judged, parts = [], []
+    gaps: dict[str, float] = {}
+    speed: dict[str, str] = {}
+    parts = []
     for rule, grp in done.groupby("sigma2_rule", sort=True):
         init = pd.to_numeric(grp["sigma2"], errors="coerce")
         if init.nunique() < 2:
             parts.append(f"{rule}: one initial σ² only")
             continue
         big, small = grp.loc[init.idxmax()], grp.loc[init.idxmin()]
-        au_big, au_small = float(big["active_units"]), float(small["active_units"])
-        by = [
-            _reaches_optimum_by(curves.loc[curves["run_dir"] == r], reach) / float(steps)
-            for r, steps in zip(grp["run_dir"], grp["step"], strict=True)
-        ]
-        fast = "→" not in str(rule) and max(by) <= early
-        stays = au_big < keep * au_small
-        parts.append(
-            f"{rule}: σ² {fmt_value(big['sigma2'])} → AU {au_big:g}, ELBO {float(big['elbo']):.4g}"
-            f" vs σ² {fmt_value(small['sigma2'])} → AU {au_small:g}, ELBO "
-            f"{float(small['elbo']):.4g}; σ² within ×{reach:g} of its optimum by "
-            + ("never" if not np.isfinite(max(by)) else f"{max(by):.0%} of training")
-            + (" (fast)" if fast else "")
+        curve = {r: curves.loc[curves["run_dir"] == r] for r in grp["run_dir"]}
+        by = max(
+            _reaches_optimum_by(curve[r], reach) / float(n)
+            for r, n in grp[["run_dir", "step"]].values
         )
-        if fast and au_small > 0:
-            judged.append(stays)
+        elbo = pd.to_numeric(grp["elbo"], errors="coerce")
+        switch = pd.to_numeric(grp.get("sigma2_switch_step", pd.Series()), errors="coerce")
+        text = (
+            f"{rule}: from σ² {fmt_value(big['sigma2'])} AU {float(big['active_units']):g}, ELBO "
+            f"{float(big['elbo']):.4g}; from σ² {fmt_value(small['sigma2'])} AU "
+            f"{float(small['active_units']):g}, ELBO {float(small['elbo']):.4g}"
+        )
+        if switch.notna().any():
+            at = float(switch.dropna().iloc[0])
+            text += (
+                f"; from σ² {fmt_value(big['sigma2'])}: AU {_units_at(curve[big['run_dir']], at):g}"
+                f" at the switch (step {at:g}), {float(big['active_units']):g} at the end"
+            )
+        elif np.ptp(elbo.to_numpy(float)) == 0:
+            text += " (the initial σ² has no effect: reference only)"
+        else:
+            speed[rule] = "fast" if by <= early else "slow"
+            gaps[rule] = float(small["elbo"]) - float(big["elbo"])
+            reached = "never" if not np.isfinite(by) else f"by {by:.0%} of training"
+            text += f"; σ² within ×{reach:g} of its optimum {reached} ({speed[rule]})"
+        parts.append(text)
     steps = pd.to_numeric(done["step"], errors="coerce").max()
     detail = f"after {steps:g} steps; " + "; ".join(parts)
-    if not judged:
-        return _v("C7", None, "no fast σ² rule with active units to compare; " + detail)
-    if all(judged):
+    slow = [gaps[r] for r in gaps if speed[r] == "slow"]
+    fast = {r: gaps[r] for r in gaps if speed[r] == "fast"}
+    if not slow or not fast:
+        return _v("C7", None, "needs a slow and a fast σ² rule; " + detail)
+    if max(slow) <= 0:
+        return _v("C7", None, "the slow rule shows no ELBO gap to explain; " + detail)
+    left = {r: g / max(slow) for r, g in fast.items()}
+    detail += (
+        "; share of the slow rule's ELBO gap left: "
+        + ", ".join(f"{r} {_pct(x)}" for r, x in left.items())
+        + f" (local optimum if > {_pct(remains)})"
+    )
+    stays = [x > remains for x in left.values()]
+    if all(stays):
         return _v("C7", True, "answer: local optimum; " + detail)
-    if not any(judged):
+    if not any(stays):
         return _v("C7", False, "answer: optimiser speed; " + detail)
     return _v("C7", None, "fast rules disagree; " + detail)

@@ -301,65 +301,86 @@ def test_sigma2_rule_labels(row, label):
     assert results.sigma2_rule(row) == label
 
 
-def dynamics_tables(au_big: dict[str, float], reach_step: dict[str, int], steps: int = 2000):
-    """Runs and curves of a sigma2_dynamics sweep: per rule, initial σ² 10 (``au_big`` active
-    units) and 0.01 (60 active units); σ² meets its optimum 0.05 at ``reach_step[rule]``."""
+def dynamics_tables(rules: dict[str, dict], steps: int = 2000):
+    """Runs and curves of a sigma2_dynamics sweep. Per rule: ``elbo`` (from σ² 10, from 0.01),
+    ``reach`` (step where σ² meets its optimum 0.05), optional ``switch`` step; active units are
+    0 before a switch and 50 otherwise."""
     runs, curves = [], []
-    for rule in au_big:
-        for s0, au in ((10.0, au_big[rule]), (0.01, 60.0)):
+    for rule, spec in rules.items():
+        for s0, elbo in zip((10.0, 0.01), spec["elbo"], strict=True):
             run_dir = f"{rule}/{s0}"
             runs.append(
                 {
                     "run_dir": run_dir,
                     "sigma2": s0,
                     "sigma2_rule": rule,
+                    "sigma2_switch_step": spec.get("switch"),
                     "status": "completed",
                     "step": steps,
-                    "active_units": au,
-                    "elbo": -100.0 if au < 30 else 50.0,
+                    "active_units": 50.0,
+                    "elbo": elbo,
                 }
             )
             for step in range(100, steps + 1, 100):
-                s2 = 0.05 if step >= reach_step[rule] else s0
-                for metric, value in (("sigma2", s2), ("sigma2_optimal", 0.05)):
+                s2 = 0.05 if step >= spec["reach"] else s0
+                units = 0.0 if step <= spec.get("switch", 0) else 50.0
+                for metric, value in (
+                    ("sigma2", s2),
+                    ("sigma2_optimal", 0.05),
+                    ("active_units", units),
+                ):
                     curves.append({"run_dir": run_dir, "step": step, "metric": metric})
                     curves[-1]["value"] = value
     return pd.DataFrame(runs), pd.DataFrame(curves)
 
 
 SLOW, FAST, OPTIMAL = "learned (adam, lr 0.0005)", "learned (adam, lr 0.05)", "optimal"
+SWITCH = f"{SLOW} → optimal at step 1000"
+NEVER = 10**9
 
 
-def test_verdict_c7_says_optimiser_speed_when_fast_rules_recover():
+def test_verdict_c7_says_optimiser_speed_when_a_fast_sigma2_closes_the_gap():
     runs, curves = dynamics_tables(
-        {SLOW: 0.0, FAST: 58.0, OPTIMAL: 61.0}, {SLOW: 10**9, FAST: 200, OPTIMAL: 100}
+        {
+            SLOW: {"elbo": (-1000.0, 700.0), "reach": NEVER},
+            FAST: {"elbo": (650.0, 770.0), "reach": 200},
+            OPTIMAL: {"elbo": (770.0, 770.0), "reach": 100},
+            SWITCH: {"elbo": (500.0, 700.0), "reach": 1100, "switch": 1000},
+        }
     )
     v = verdict_c7(runs, curves, min_steps=1000)
     assert v.holds is False and "answer: optimiser speed" in v.detail
-    assert "(fast)" in v.detail and "never" in v.detail  # the slow rule never reached it
+    assert f"{FAST} 7.1%" in v.detail  # (770 − 650) / (700 + 1000) of the gap is left
+    assert "never (slow)" in v.detail and "by 10% of training (fast)" in v.detail
+    assert "initial σ² has no effect" in v.detail
+    assert "AU 0 at the switch (step 1000), 50 at the end" in v.detail
 
 
-def test_verdict_c7_says_local_optimum_when_fast_rules_stay_collapsed():
+def test_verdict_c7_says_local_optimum_when_the_gap_stays_with_a_fast_sigma2():
     runs, curves = dynamics_tables(
-        {SLOW: 0.0, FAST: 5.0, OPTIMAL: 2.0}, {SLOW: 10**9, FAST: 200, OPTIMAL: 100}
+        {
+            SLOW: {"elbo": (-1000.0, 700.0), "reach": NEVER},
+            FAST: {"elbo": (-500.0, 700.0), "reach": 200},
+        }
     )
     v = verdict_c7(runs, curves)
-    assert v.holds is True and "answer: local optimum" in v.detail
+    assert v.holds is True and "answer: local optimum" in v.detail and "70.6%" in v.detail
 
 
-def test_verdict_c7_cannot_judge_without_a_fast_rule_or_when_they_disagree():
-    runs, curves = dynamics_tables({SLOW: 0.0, FAST: 58.0}, {SLOW: 10**9, FAST: 1500})
-    assert verdict_c7(runs, curves).holds is None  # the "fast" lr only got there late
-    runs, curves = dynamics_tables({FAST: 58.0, OPTIMAL: 2.0}, {FAST: 200, OPTIMAL: 100})
-    v = verdict_c7(runs, curves)
-    assert v.holds is None and "disagree" in v.detail
+def test_verdict_c7_cannot_judge_without_fast_and_slow_rules_or_a_gap():
+    late = {SLOW: {"elbo": (-1000.0, 700.0), "reach": NEVER}, FAST: {"elbo": (0, 1), "reach": 1500}}
+    assert "needs a slow and a fast" in verdict_c7(*dynamics_tables(late)).detail
+    no_gap = {SLOW: {"elbo": (710.0, 700.0), "reach": NEVER}, FAST: {"elbo": (0, 1), "reach": 10}}
+    assert "no ELBO gap" in verdict_c7(*dynamics_tables(no_gap)).detail
+    runs, curves = dynamics_tables(late)
     assert "too short" in verdict_c7(runs, curves, min_steps=5000).detail
 
 
 def test_fig8_draws_one_column_per_rule_and_lists_missing_initial_values(tmp_path):
-    runs, curves = dynamics_tables({SLOW: 0.0, OPTIMAL: 61.0}, {SLOW: 10**9, OPTIMAL: 100})
-    au = curves.drop_duplicates("run_dir").assign(metric="active_units", value=3.0)
-    curves = pd.concat([curves, au]).merge(runs[["run_dir", "sigma2", "sigma2_rule"]])
+    runs, curves = dynamics_tables(
+        {SLOW: {"elbo": (0.0, 1.0), "reach": NEVER}, OPTIMAL: {"elbo": (1.0, 1.0), "reach": 100}}
+    )
+    curves = curves.merge(runs[["run_dir", "sigma2", "sigma2_rule"]])
     rendered = fig8.render(curves, 0.04, tmp_path, mle_label="pPCA σ²_MLE (k = 4)")
     assert (tmp_path / "fig8.png").stat().st_size > 5000
     info = rendered.info["axes"]
