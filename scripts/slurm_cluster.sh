@@ -7,7 +7,8 @@
 #
 # Typical use:   eval "$(scripts/slurm_cluster.sh start /tmp/slurm)"   # then sbatch/squeue/submitit
 #
-# Needs root and the Debian packages slurm-wlm and munge (apt-get install -y slurm-wlm munge).
+# Needs root and the Debian packages slurm-wlm and munge; `start` installs them with apt-get when
+# they are missing and it runs as root (else it names the apt-get line).
 # Everything the cluster writes (slurm.conf, state, spool, pid and log files) goes into DIR; only
 # munged (one per machine, key in /etc/munge) is shared and is left running by `stop`. Each
 # cluster gets its own free pair of ports, so several can run side by side (e.g. one for CI and
@@ -34,13 +35,25 @@ dir=$(mkdir -p "$2" && cd "$2" && pwd) || die "cannot create the state folder '$
 conf=$dir/slurm.conf
 timeout_s=${SLURM_CLUSTER_TIMEOUT_S:-60}
 
-require_tools() {
-    local missing=()
-    for tool in slurmctld slurmd sinfo squeue scancel scontrol sbatch munged munge unmunge; do
-        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+TOOLS=(slurmctld slurmd sinfo squeue scancel scontrol sbatch munged munge unmunge)
+
+find_missing() { # MISSING = the SLURM/munge commands that are not on PATH
+    MISSING=()
+    for tool in "${TOOLS[@]}"; do
+        command -v "$tool" >/dev/null 2>&1 || MISSING+=("$tool")
     done
-    if [ ${#missing[@]} -gt 0 ]; then
-        die "not installed: ${missing[*]}. Install SLURM and munge first:
+}
+
+require_tools() {
+    find_missing
+    if [ ${#MISSING[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "not installed: ${MISSING[*]}; installing slurm-wlm and munge with apt-get"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            slurm-wlm munge; } >&2 || die "apt-get could not install slurm-wlm and munge"
+        find_missing
+    fi
+    if [ ${#MISSING[@]} -gt 0 ]; then
+        die "not installed: ${MISSING[*]}. Install SLURM and munge first (as root):
     apt-get update && apt-get install -y slurm-wlm munge"
     fi
     [ "$(id -u)" -eq 0 ] || die "this one-node cluster runs its daemons as root (SlurmUser=root); run as root"

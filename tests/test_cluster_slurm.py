@@ -234,6 +234,30 @@ def test_script_usage_and_missing_tools(tmp_path: Path) -> None:
     assert missing.stdout == "", "nothing may go to stdout (callers eval it)"
 
 
+@pytest.mark.skipif(not IS_ROOT, reason="the script installs packages only as root")
+def test_script_installs_missing_packages_with_apt_get_as_root(tmp_path: Path) -> None:
+    """As root with apt-get on PATH, start installs slurm-wlm and munge (a recording stand-in
+    for apt-get here, which installs nothing, so the script then names what is still missing)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("mkdir", "id", "cat"):
+        (bin_dir / tool).symlink_to(shutil.which(tool, path=f"{SLURM_PATH}:/usr/bin:/bin"))
+    calls = tmp_path / "apt-get.calls"
+    fake = bin_dir / "apt-get"
+    fake.write_text(f'#!/bin/bash\necho "$*" >> {calls}\n')
+    fake.chmod(0o755)
+    started = subprocess.run(
+        ["/bin/bash", str(SCRIPT), "start", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
+    )
+    assert calls.read_text().splitlines() == ["update -qq", "install -y -qq slurm-wlm munge"]
+    assert "installing slurm-wlm and munge with apt-get" in started.stderr, started.stderr
+    assert started.returncode == 1 and "ERROR: not installed: sinfo" in started.stderr
+    assert started.stdout == "", "nothing may go to stdout (callers eval it)"
+
+
 @pytest.mark.slow
 @needs_slurm
 def test_cluster_script_is_idempotent(cluster: dict) -> None:
