@@ -235,12 +235,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=EXPERIMENTS,
-        default=EXPERIMENTS,
-        help="experiments to run (figures are drawn for these)",
+        default=list(EXPERIMENTS),
+        metavar="EXPERIMENT",
+        help=f"experiments to run (figures are drawn for these): {', '.join(EXPERIMENTS)}",
     )
     parser.add_argument("--figures-only", action="store_true", help="draw from existing runs")
     args = parser.parse_args(argv)
+    # --only takes every following word, so key=value overrides after it belong to the overrides
+    args.overrides += [o for o in args.only if "=" in o]
+    args.only = [o for o in args.only if "=" not in o]
+    unknown = [o for o in args.only if o not in EXPERIMENTS]
+    if unknown or not args.only:
+        parser.error(f"--only takes experiments from {list(EXPERIMENTS)}; got {unknown or 'none'}")
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         parser.error(f"overrides must look like key=value; got {bad}")

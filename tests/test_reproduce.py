@@ -56,3 +56,13 @@ def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
     for name in EXPERIMENTS:
         assert f"every run of {name} (its sweep never ran)" in missing
     assert "C1: optimal linear-VAE ELBO equals the pPCA MLE" in index
+
+
+def test_only_accepts_overrides_after_it_and_rejects_unknown_experiments(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--only", "fig9", "--figures-only", "--out", str(tmp_path)])
+    assert "--only takes experiments from" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # parsed, then stopped by the config check, before any work
+        main(["--figures-only", "--only", "table1", "likelihood.sigma2=-1", "--out", str(tmp_path)])
+    assert "config key 'likelihood.sigma2' = -1.0 is invalid" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
