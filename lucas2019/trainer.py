@@ -1,12 +1,11 @@
 """Train one model from one config into one run folder, resumable and crash-safe.
 
 The run folder holds ``config.yaml`` (resolved), ``metrics.csv`` (one row per evaluation, see
-:data:`METRIC_COLUMNS`),
-``result.json`` (final metrics, read by :mod:`lucas2019.results`) and ``checkpoint.pt``, each
-written atomically. Running the same config in the same folder again continues from the
-checkpoint and ends with exactly the parameters and metrics of an uninterrupted run (on CPU):
-the checkpoint carries the optimiser, the RNG states and the metric rows so far, and evaluation
-draws its own random numbers without touching the training stream.
+:data:`METRIC_COLUMNS`), ``result.json`` (final metrics, read by :mod:`lucas2019.results`) and
+``checkpoint.pt``, each written atomically. Running the same config in the same folder again
+continues from the checkpoint and ends with exactly the parameters and metrics of an uninterrupted
+run (on CPU): the checkpoint carries the optimiser, the RNG states and the metric rows so far, and
+evaluation draws its own random numbers without touching the training stream.
 """
 
 from __future__ import annotations
@@ -232,7 +231,6 @@ class _Loop:
         self.batches, self.x_train, self.x_test = batches, x_train, x_test
         self.run_dir, self.tracker, self.state = run_dir, tracker, state
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
-        self.batch_mse = float("nan")
         self._started = time.perf_counter()
 
     def wall_time(self) -> float:
@@ -285,8 +283,8 @@ class _Loop:
             bar.update(1)
             step = self.state.step
             if step % s.eval_every == 0 or step == s.max_steps:
-                self.batch_mse = float(terms["sse"].detach().mean()) / self.model.data_dim
-                row = self.evaluate_row(beta)
+                batch_mse = float(terms["sse"].detach().mean()) / self.model.data_dim
+                row = self.evaluate_row(beta, batch_mse)
                 bar.set_postfix(
                     elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
                 )
@@ -311,7 +309,7 @@ class _Loop:
             seed=self.s.seed + 1,
         )
 
-    def evaluate_row(self, beta: float) -> dict:
+    def evaluate_row(self, beta: float, batch_mse: float) -> dict:
         train = self.evaluate(self.x_train)
         test = self.evaluate(self.x_test) if self.x_test is not None else None
         row = {
@@ -322,7 +320,7 @@ class _Loop:
             "beta": beta,
             "sigma2": train["sigma2"],
             "sigma2_optimal": train["expected_mse"],
-            "batch_mse": self.batch_mse,
+            "batch_mse": batch_mse,
             "collapsed_fraction": train["collapsed_fraction"],
             "active_units": train["active_units"],
             "elbo_test": None if test is None else test["elbo"],

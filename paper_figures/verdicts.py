@@ -540,10 +540,6 @@ def verdict_c7(
             continue
         big, small = grp.loc[init.idxmax()], grp.loc[init.idxmin()]
         curve = {r: curves.loc[curves["run_dir"] == r] for r in grp["run_dir"]}
-        by = max(
-            _reaches_optimum_by(curve[r], reach) / float(n)
-            for r, n in grp[["run_dir", "step"]].values
-        )
         elbo = pd.to_numeric(grp["elbo"], errors="coerce")
         switch = pd.to_numeric(grp.get("sigma2_switch_step", pd.Series()), errors="coerce")
         text = (
@@ -560,6 +556,10 @@ def verdict_c7(
         elif np.ptp(elbo.to_numpy(float)) == 0:
             text += " (the initial σ² has no effect: reference only)"
         else:
+            by = max(  # the share of training its slowest run needed to reach the optimum
+                _reaches_optimum_by(curve[r], reach) / float(n)
+                for r, n in grp[["run_dir", "step"]].values
+            )
             speed[rule] = "fast" if by <= early else "slow"
             gaps[rule] = float(small["elbo"]) - float(big["elbo"])
             reached = "never" if not np.isfinite(by) else f"by {by:.0%} of training"
