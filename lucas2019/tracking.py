@@ -32,6 +32,7 @@ SUMMARY_KEYS = (
     "kl",
     "mse",
     "sigma2",
+    "sigma2_optimal",
     "active_units",
     "collapsed_fraction",
     "log_px_test",

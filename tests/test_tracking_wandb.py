@@ -165,7 +165,8 @@ def test_offline_sweep_makes_one_wandb_run_per_job_with_the_final_metrics(tmp_pa
 
         # the final summary equals result.json
         summary = run["summary"]
-        for key in ("elbo", "collapsed_fraction", "active_units", "sigma2", "elbo_test", "step"):
+        summary_keys = ("elbo", "collapsed_fraction", "active_units", "sigma2", "elbo_test", "step")
+        for key in (*summary_keys, "sigma2_optimal"):
             assert summary[key] == pytest.approx(result[key], rel=1e-12, abs=0), key
         assert summary["sigma2"] == pytest.approx(sigma2, rel=1e-6)
         assert summary["status"] == "completed"
