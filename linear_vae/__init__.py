@@ -4,15 +4,24 @@ Public API::
 
     from linear_vae import (Spectrum, ppca_mle, log_likelihood, elbo, mean_elbo, optimal_encoder,
                             stationary_point, classify_stationary_point, landscape,
-                            collapse_diagnostics, sweep)
+                            collapse_diagnostics, sweep, n_live, learnable_n_latent)
 
-All log-likelihoods and ELBOs are in nats per example. See docs/analytic.md.
+All log-likelihoods and ELBOs are in nats per example. Tables (``sweep``, ``collapse_diagnostics``,
+``landscape``) come back as plain columns, ``dict[str, np.ndarray]``: ``pd.DataFrame(table)``
+turns one into a DataFrame. See docs/analytic.md.
 """
 
-from .collapse import collapse_diagnostics, sweep
+from .collapse import collapse_diagnostics, n_live, sweep
 from .elbo import elbo, elbo_terms, mean_elbo, mean_elbo_terms, optimal_encoder
-from .ppca import PPCAResult, log_likelihood, mean_log_likelihood, mle_sigma2, ppca_mle
-from .spectrum import Spectrum
+from .ppca import (
+    PPCAResult,
+    learnable_n_latent,
+    log_likelihood,
+    mean_log_likelihood,
+    mle_sigma2,
+    ppca_mle,
+)
+from .spectrum import Spectrum, eigenvalue_rank
 from .stationary import (
     AscentDirection,
     StationaryClassification,
@@ -30,14 +39,17 @@ __all__ = [
     "StationaryPoint",
     "classify_stationary_point",
     "collapse_diagnostics",
+    "eigenvalue_rank",
     "elbo",
     "elbo_terms",
     "landscape",
+    "learnable_n_latent",
     "log_likelihood",
     "mean_elbo",
     "mean_elbo_terms",
     "mean_log_likelihood",
     "mle_sigma2",
+    "n_live",
     "optimal_encoder",
     "ppca_mle",
     "stationary_point",

@@ -43,6 +43,20 @@ def sigma2(value: Any, name: str = "sigma2", allow_learned: bool = False) -> flo
     return out
 
 
+def sigma2_array(value: Any, name: str = "sigma2") -> np.ndarray:
+    """Return ``value`` (a scalar or an array of any shape) as finite float64 values >= 0."""
+    try:
+        out = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        out = None
+    if out is None or not np.isfinite(out).all() or (out < 0).any():
+        raise ValueError(
+            f"{name} must be finite and >= 0 (decoder noise variance, data units squared), a "
+            f"number or an array; got {_short(value)}. Pass e.g. {name}=0.5 or [0.1, 1.0]."
+        )
+    return out
+
+
 def n_latent(value: Any, dim: int, name: str = "n_latent") -> int:
     """Return an int k with 0 <= k <= dim."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -150,3 +164,22 @@ def spectrum(value: Any, name: str = "spectrum") -> None:
             f"{name} must be a linear_vae.Spectrum; got {type(value).__name__}. "
             f"Build one with Spectrum.from_data(X) or Spectrum.from_covariance(C, mean, n)."
         )
+
+
+def eigenvalues(value: Any, name: str = "spectrum") -> np.ndarray:
+    """Return the eigenvalues of a :class:`linear_vae.Spectrum`, or ``value`` as a non-empty
+    finite 1-D float64 array (covariance eigenvalues in any order)."""
+    from .spectrum import Spectrum
+
+    if isinstance(value, Spectrum):
+        return value.eigenvalues
+    try:
+        lam = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        lam = None
+    if lam is None or lam.ndim != 1 or lam.size == 0 or not np.isfinite(lam).all():
+        raise ValueError(
+            f"{name} must be a linear_vae.Spectrum or a non-empty 1-D array of finite covariance "
+            f"eigenvalues; got {_short(value)}. Pass Spectrum.from_data(X) or its .eigenvalues."
+        )
+    return lam

@@ -10,16 +10,41 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from . import _validate
 from .elbo import optimal_encoder
 from .ppca import LOG_2PI, ppca_mle, tail_sums
 from .spectrum import Spectrum
 
-__all__ = ["collapse_diagnostics", "sweep"]
+__all__ = ["collapse_diagnostics", "n_live", "sweep"]
 
 ACTIVE_THRESHOLD = 0.01
+
+
+def n_live(
+    spectrum: Spectrum | np.ndarray | Sequence[float],
+    sigma2: float | np.ndarray | Sequence[float],
+    k: int | None = None,
+) -> int | np.ndarray:
+    """The linear theory's number of live latents at a fixed sigma2: min(k, #{lambda_i > sigma2}).
+
+    At the optimum latent i keeps a non-zero decoder column exactly when its eigenvalue exceeds
+    sigma2; lambda_i == sigma2 collapses.
+
+    Args:
+        spectrum: a Spectrum, or its (d,) covariance eigenvalues in any order (data units^2).
+        sigma2: decoder noise variance(s) >= 0 (data units^2), a scalar or an array of any shape.
+        k: latent size >= 0 (may exceed d); None counts every eigenvalue above sigma2.
+
+    Returns:
+        An int for a scalar sigma2, else an int array of sigma2's shape.
+    """
+    lam = _validate.eigenvalues(spectrum)
+    s2 = _validate.sigma2_array(sigma2)
+    live = (lam > s2[..., None]).sum(axis=-1)
+    if k is not None:
+        live = np.minimum(live, _validate.positive_int(k, "k", minimum=0))
+    return int(live) if live.ndim == 0 else live
 
 
 def collapse_diagnostics(
@@ -27,7 +52,7 @@ def collapse_diagnostics(
     n_latent: int,
     sigma2: float | str | None = None,
     active_threshold: float = ACTIVE_THRESHOLD,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Per-latent statistics of the optimal linear VAE (pPCA optimum with R = I, optimal encoder).
 
     Computed from the optimal encoder V, D and traces against S (closed forms in brackets):
@@ -42,8 +67,9 @@ def collapse_diagnostics(
         active_threshold: a latent is active when encoder_mean_variance >= this (Burda et al.).
 
     Returns:
-        DataFrame, one row per latent i = 0..k-1, columns latent, eigenvalue,
-        posterior_variance, encoder_mean_variance, expected_kl, collapsed (bool), active (bool).
+        Table columns (name -> (k,) array, one entry per latent i = 0..k-1; ``pd.DataFrame``
+        takes it as is): latent, eigenvalue, posterior_variance, encoder_mean_variance,
+        expected_kl, collapsed (bool), active (bool).
     """
     thr = _validate.sigma2(active_threshold, name="active_threshold")
     fit = ppca_mle(spectrum, n_latent, sigma2)
@@ -52,17 +78,15 @@ def collapse_diagnostics(
     enc_var = (VU * VU * spectrum.eigenvalues).sum(axis=1)
     kl = 0.5 * (D + enc_var - 1.0 - np.log(D))
     collapsed = ~(fit.W != 0.0).any(axis=0)
-    return pd.DataFrame(
-        {
-            "latent": np.arange(fit.n_latent),
-            "eigenvalue": fit.eigenvalues,
-            "posterior_variance": D,
-            "encoder_mean_variance": enc_var,
-            "expected_kl": kl,
-            "collapsed": collapsed,
-            "active": enc_var >= thr,
-        }
-    )
+    return {
+        "latent": np.arange(fit.n_latent),
+        "eigenvalue": fit.eigenvalues,
+        "posterior_variance": D,
+        "encoder_mean_variance": enc_var,
+        "expected_kl": kl,
+        "collapsed": collapsed,
+        "active": enc_var >= thr,
+    }
 
 
 def _sigma2_entries(sigma2: object) -> list[float | None]:
@@ -83,7 +107,7 @@ def sweep(
     sigma2: Sequence[float | str | None] | float | str | None,
     n_latent: Sequence[int] | None = None,
     active_threshold: float = ACTIVE_THRESHOLD,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Optimum of pPCA and of the linear-VAE ELBO for every (sigma2, k) pair, vectorised.
 
     After the eigendecomposition each row costs O(1) via prefix sums over the eigenvalues; the
@@ -100,7 +124,8 @@ def sweep(
         active_threshold: active-unit threshold on Var_x of the encoder mean.
 
     Returns:
-        DataFrame, one row per (sigma2 entry, k) with sigma2 outer: sigma2, sigma2_learned,
+        Table columns (name -> 1-D array, one entry per (sigma2 entry, k) with sigma2 outer;
+        ``pd.DataFrame`` takes it as is): sigma2, sigma2_learned,
         n_latent, log_likelihood, elbo, rec, kl (nats per example), n_collapsed (zero decoder
         columns, lambda_i <= sigma2), n_live (= k - n_collapsed), n_active (latents with
         (lambda_i - sigma2) / lambda_i >= active_threshold).
@@ -120,7 +145,7 @@ def sweep(
 
     def counts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """#{lambda > s} and #{(lambda - s)/lambda >= thr} for each s."""
-        live = np.searchsorted(-lam, -s, side="left")
+        live = n_live(lam, s)
         act = (((lam - s[:, None]) >= thr * lam) & pos).sum(axis=1)
         return live, act
 
@@ -162,17 +187,15 @@ def sweep(
         rec = -0.5 * (resid + dec_trace) / s2n - 0.5 * d * (LOG_2PI + log_s2)
         enc_sq = L - s2n * inv  # E||V x~||^2
         kl = 0.5 * (s2n * inv + enc_sq - L - (L * log_s2 - cum_log[L]))
-    return pd.DataFrame(
-        {
-            "sigma2": s2.ravel(),
-            "sigma2_learned": np.stack(rows_learn).ravel(),
-            "n_latent": K.ravel(),
-            "log_likelihood": ll.ravel(),
-            "elbo": (rec - kl).ravel(),
-            "rec": rec.ravel(),
-            "kl": kl.ravel(),
-            "n_collapsed": (K - L).ravel(),
-            "n_live": L.ravel(),
-            "n_active": np.minimum(K, np.stack(rows_act)).ravel(),
-        }
-    )
+    return {
+        "sigma2": s2.ravel(),
+        "sigma2_learned": np.stack(rows_learn).ravel(),
+        "n_latent": K.ravel(),
+        "log_likelihood": ll.ravel(),
+        "elbo": (rec - kl).ravel(),
+        "rec": rec.ravel(),
+        "kl": kl.ravel(),
+        "n_collapsed": (K - L).ravel(),
+        "n_live": L.ravel(),
+        "n_active": np.minimum(K, np.stack(rows_act)).ravel(),
+    }

@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"data: {name}  n={n}  d={d}  ddof={args.ddof}")
     print(
         f"eigenvalues: max {lam[0]:.4g}  median {np.median(lam):.4g}  min {lam[-1]:.4g}  "
-        f"total variance {lam.sum():.4g}  rank {np.count_nonzero(lam)}"
+        f"total variance {lam.sum():.4g}  rank {spec.rank}"
     )
     for q in (0.5, 0.9, 0.99):
         m = int(np.searchsorted(np.cumsum(lam) / lam.sum(), q) + 1)
@@ -65,12 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = sweep(spec, [*values, "learned"] if k < d else values, [k])
     print(f"\nlatent size k={k}: a latent collapses when its eigenvalue <= sigma2")
     print(f"{'sigma2':>12} {'live':>5} {'collapsed':>9}  {'log p(x)/example':>17}  note")
-    for row in table.itertuples(index=False):
-        note = "learned sigma2 (MLE)" if row.sigma2_learned else marks.get(row.sigma2, "")
-        print(
-            f"{row.sigma2:12.5g} {row.n_live:5d} {row.n_collapsed:6d}/{k:<3d} "
-            f"{row.log_likelihood:17.3f}  {note}"
-        )
+    rows = zip(
+        *(
+            table[c]
+            for c in ("sigma2", "sigma2_learned", "n_live", "n_collapsed", "log_likelihood")
+        ),
+        strict=True,
+    )
+    for sigma2, learned, live, collapsed, log_likelihood in rows:
+        note = "learned sigma2 (MLE)" if learned else marks.get(sigma2, "")
+        print(f"{sigma2:12.5g} {live:5d} {collapsed:6d}/{k:<3d} {log_likelihood:17.3f}  {note}")
     return 0
 
 

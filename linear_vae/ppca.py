@@ -12,9 +12,9 @@ import numpy as np
 import scipy.linalg
 
 from . import _validate
-from .spectrum import Spectrum
+from .spectrum import Spectrum, eigenvalue_rank
 
-__all__ = ["PPCAResult", "log_likelihood", "mle_sigma2", "ppca_mle"]
+__all__ = ["PPCAResult", "learnable_n_latent", "log_likelihood", "mle_sigma2", "ppca_mle"]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -81,6 +81,30 @@ def mle_sigma2(eigenvalues: np.ndarray, n_latent: int) -> float:
             f"Pass a fixed sigma2 or a smaller n_latent."
         )
     return value
+
+
+def learnable_n_latent(spectrum: Spectrum | np.ndarray, n_latent: int) -> int:
+    """The largest latent size <= ``n_latent`` whose learned sigma2 is positive: min(k, rank - 1).
+
+    The MLE sigma2 is the mean of the discarded eigenvalues, so it is 0 (likelihood unbounded)
+    once k reaches the data's rank (:func:`eigenvalue_rank`); data with constant pixels (MNIST,
+    digits) have rank < d. Use it before ``ppca_mle(spectrum, k)`` with a learned sigma2.
+
+    Args:
+        spectrum: a Spectrum, or its (d,) covariance eigenvalues in any order.
+        n_latent: k >= 0 (may exceed d).
+
+    Raises:
+        ValueError: rank-0 data (every eigenvalue is 0) have no such latent size.
+    """
+    rank = eigenvalue_rank(_validate.eigenvalues(spectrum))
+    k = _validate.positive_int(n_latent, "n_latent", minimum=0)
+    if rank == 0:
+        raise ValueError(
+            "spectrum has rank 0 (every eigenvalue is 0: constant data), so the learned sigma2 "
+            "is 0 at every latent size. Pass a fixed sigma2 or data that vary."
+        )
+    return min(k, rank - 1)
 
 
 def ppca_mle(

@@ -16,7 +16,7 @@ from scipy.linalg import blas
 
 from . import _validate
 
-__all__ = ["Spectrum"]
+__all__ = ["Spectrum", "eigenvalue_rank"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +26,8 @@ class Spectrum:
     Attributes:
         mean: (d,) data mean.
         eigenvalues: (d,) eigenvalues of S in descending order (data units squared). Values below
-            ``d * eps * max(eigenvalue)`` (round-off of a rank-deficient S) are set to exactly 0.
+            ``d * eps * max(eigenvalue)`` (round-off of a rank-deficient S) are set to exactly 0,
+            so ``rank`` counts the eigenvalues above that tolerance.
         eigenvectors: (d, d) orthonormal eigenvectors as columns, matching ``eigenvalues``; each
             column's largest-magnitude entry is positive (a deterministic sign).
         n_samples: number of examples behind S.
@@ -43,6 +44,11 @@ class Spectrum:
     def dim(self) -> int:
         """Data dimension d."""
         return int(self.mean.shape[0])
+
+    @property
+    def rank(self) -> int:
+        """Rank of S: the number of eigenvalues above round-off (see :func:`eigenvalue_rank`)."""
+        return eigenvalue_rank(self.eigenvalues)
 
     @property
     def total_variance(self) -> float:
@@ -73,7 +79,7 @@ class Spectrum:
         if n_samples - ddof <= 0:
             raise ValueError(f"ddof must be < n_samples={n_samples}; got ddof={ddof}.")
         values, vectors = scipy.linalg.eigh(0.5 * (C + C.T))
-        tol = d * np.finfo(np.float64).eps * max(float(np.abs(values).max()), 0.0)
+        tol = _round_off(values)
         if values[0] < -max(tol, 1e-12 * float(np.abs(values).max())):
             raise ValueError(
                 f"C must be positive semidefinite; its smallest eigenvalue is {values[0]:.3g}. "
@@ -140,6 +146,23 @@ class Spectrum:
         cov = upper + np.triu(upper, 1).T
         cov /= count - ddof
         return cls.from_covariance(cov, mean, count, ddof)
+
+
+def _round_off(eigenvalues: np.ndarray) -> float:
+    """``d * eps * max|lambda|``: eigenvalues below it are round-off of an exact zero."""
+    return eigenvalues.shape[0] * np.finfo(np.float64).eps * float(np.abs(eigenvalues).max())
+
+
+def eigenvalue_rank(eigenvalues: np.ndarray) -> int:
+    """Number of (d,) covariance ``eigenvalues`` above round-off: > 0 and >= d * eps * max|lambda|.
+
+    The one rank definition of the package. For a :class:`Spectrum` built by ``from_covariance``
+    or ``from_data`` the smaller values are already exactly 0, so this is #{lambda_i > 0}.
+    """
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    if lam.size == 0:
+        return 0
+    return int(np.count_nonzero((lam > 0.0) & (lam >= _round_off(lam))))
 
 
 def _merge(

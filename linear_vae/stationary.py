@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from . import _validate
 from .ppca import LOG_2PI, _mean_ll_rotated
@@ -251,7 +250,7 @@ def landscape(
     grid: np.ndarray | tuple[np.ndarray, np.ndarray],
     n_latent: int | None = None,
     components: Sequence[int] | None = None,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Mean log-likelihood around a stationary point with a zero column (paper Figure 1 data).
 
     The base point is ``stationary_point(spectrum, n_latent, sigma2, components,
@@ -262,8 +261,9 @@ def landscape(
         grid: 1-D offsets used for both a and b, or a pair (grid_a, grid_b).
 
     Returns:
-        Tidy DataFrame with columns a, b, log_likelihood (nats per example), one row per grid
-        point, a varying slowest (``np.meshgrid(..., indexing="ij")`` order).
+        Tidy table columns (name -> 1-D array; ``pd.DataFrame`` takes it as is): a, b,
+        log_likelihood (nats per example), one entry per grid point, a varying slowest
+        (``np.meshgrid(..., indexing="ij")`` order).
     """
     _validate.spectrum(spectrum)
     d = spectrum.dim
@@ -287,4 +287,4 @@ def landscape(
         P[:, pair[0], col] = a[s : s + batch]
         P[:, pair[1], col] = b[s : s + batch]
         out[s : s + batch] = _mean_ll_rotated(spectrum.eigenvalues, P, base.sigma2)
-    return pd.DataFrame({"a": a, "b": b, "log_likelihood": out})
+    return {"a": a, "b": b, "log_likelihood": out}

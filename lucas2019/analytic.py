@@ -41,7 +41,7 @@ def likelihood_vs_k(spectrum: linear_vae.Spectrum, k_max: int, reference_k: int)
     """Figure 2's curves, k = 0..k_max: learned σ², and σ² fixed at the MLE of ``reference_k``."""
     ks = list(range(0, k_max + 1))
     fixed = linear_vae.ppca_mle(spectrum, reference_k).sigma2
-    table = linear_vae.sweep(spectrum, sigma2=[None, fixed], n_latent=ks)
+    table = pd.DataFrame(linear_vae.sweep(spectrum, sigma2=[None, fixed], n_latent=ks))
     table["label"] = np.where(
         table["sigma2_learned"],
         "learned σ² (MLE)",
@@ -73,7 +73,7 @@ def landscape_table(
         table = linear_vae.landscape(
             spectrum, sigma2, column=0, directions=(0, q), grid=grid, n_latent=1
         )
-        panels.append(table.assign(sigma2=sigma2, sigma2_label=label))
+        panels.append(pd.DataFrame(table).assign(sigma2=sigma2, sigma2_label=label))
         point = linear_vae.stationary_point(spectrum, 1, sigma2, zero=[0])
         found = linear_vae.classify_stationary_point(
             spectrum, point, columns=[0], directions=[0, q]
@@ -97,18 +97,18 @@ def run_analysis(cfg: DictConfig, run_dir: Path) -> dict:
     spectrum, dataset = training_spectrum(cfg)
     d, a = spectrum.dim, cfg.analytic
     k = min(int(a.latent_dim), d)
-    # A learned σ² needs some variance left over: k below the data's rank (MNIST and digits
-    # have constant pixels, so their rank is below d).
-    k_learnable = int(np.count_nonzero(spectrum.eigenvalues > 0)) - 1
     grid = [float(s) for s in a.sigma2_grid]
     tables = {
         "spectrum": pd.DataFrame({"index": np.arange(d), "eigenvalue": spectrum.eigenvalues}),
         "likelihood_vs_k": likelihood_vs_k(
             spectrum, min(int(a.k_max), d - 1), min(int(a.reference_k), d - 1)
         ),
-        "sigma2_sweep": linear_vae.sweep(spectrum, sigma2=grid, n_latent=[k]),
+        "sigma2_sweep": pd.DataFrame(linear_vae.sweep(spectrum, sigma2=grid, n_latent=[k])),
         "collapse_diagnostics": pd.concat(
-            [linear_vae.collapse_diagnostics(spectrum, k, s).assign(sigma2=s) for s in grid],
+            [
+                pd.DataFrame(linear_vae.collapse_diagnostics(spectrum, k, s)).assign(sigma2=s)
+                for s in grid
+            ],
             ignore_index=True,
         ),
     }
@@ -127,7 +127,10 @@ def run_analysis(cfg: DictConfig, run_dir: Path) -> dict:
         "data_dim": d,
         "latent_dim": k,
         "top_eigenvalues": spectrum.eigenvalues[:10].tolist(),
-        "sigma2_mle": float(linear_vae.ppca_mle(spectrum, min(k, k_learnable)).sigma2),
+        # A learned σ² needs variance left over: the MLE at the largest k below the data's rank.
+        "sigma2_mle": float(
+            linear_vae.ppca_mle(spectrum, linear_vae.learnable_n_latent(spectrum, k)).sigma2
+        ),
         "live_latents": {
             str(s): int(n) for s, n in zip(sweep["sigma2"], sweep["n_live"], strict=True)
         },

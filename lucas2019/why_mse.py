@@ -37,9 +37,10 @@ def predict(spectrum: linear_vae.Spectrum, sigma2: float, latent_dim: int) -> Co
     """Collapsed latents of k = ``latent_dim`` at the fixed ``sigma2`` and at the learned σ²."""
     k = min(int(latent_dim), spectrum.dim)
     fixed = linear_vae.ppca_mle(spectrum, k, sigma2=sigma2)
-    rank = int(np.count_nonzero(spectrum.eigenvalues > 0))
-    learned = linear_vae.ppca_mle(spectrum, min(k, rank - 1))
-    n_collapsed_learned = learned.n_collapsed + (k - min(k, rank - 1))
+    # Latents beyond the largest k with a positive learned σ² have no variance left: collapsed.
+    k_learnable = linear_vae.learnable_n_latent(spectrum, k)
+    learned = linear_vae.ppca_mle(spectrum, k_learnable)
+    n_collapsed_learned = learned.n_collapsed + (k - k_learnable)
     return CollapsePrediction(
         float(sigma2), k, int(fixed.n_collapsed), float(learned.sigma2), int(n_collapsed_learned)
     )
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lam = spectrum.eigenvalues
     print(
         f"dataset: {dataset.name}, n = {spectrum.n_samples}, d = {spectrum.dim}, "
-        f"largest eigenvalue λ₁ = {lam[0]:.4g}, data rank {np.count_nonzero(lam > 0)}"
+        f"largest eigenvalue λ₁ = {lam[0]:.4g}, data rank {spectrum.rank}"
     )
     print(f"linear theory, k = {answer.latent_dim} latents:")
     print(

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# linear_vae owns the live-latent count min(k, #{λ_i > σ²}); re-exported for the figure modules.
+from linear_vae import n_live as n_live
 from paper_figures.theme import fmt_value
 
 
@@ -82,12 +84,6 @@ def metric_curve(curves: pd.DataFrame, metric: str, arg: str = "curves") -> pd.D
     out["step"] = pd.to_numeric(out["step"], errors="coerce")
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     return out.dropna(subset=["step", "value"]).sort_values("step")
-
-
-def n_live(eigenvalues: Sequence[float] | np.ndarray, sigma2: float, k: int) -> int:
-    """Linear-theory live latents: ``min(k, #{λ_i > σ²})`` (λ the data-covariance eigenvalues)."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    return int(min(int(k), int(np.sum(lam > float(sigma2)))))
 
 
 def check_eigenvalues(eigenvalues: Any, arg: str = "eigenvalues") -> np.ndarray:

@@ -30,15 +30,3 @@ def test_demo_table_counts(tmp_path, capsys):
     assert rows[5.0][:2] == (0, 3)
     learned = [v for v in rows.values() if v[2].startswith("learned")]
     assert learned == [(3, 0, "learned sigma2 (MLE)")]  # MLE sigma2 = 0.25 < 1
-
-
-def test_linear_vae_imports_no_torch_hydra_or_lucas2019():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, linear_vae, linear_vae.demo; "
-        "print(sorted(m for m in ('torch', 'hydra', 'lucas2019', 'sklearn') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal, ortho_group
 
@@ -130,8 +131,10 @@ def test_labels_of_named_points():
 def test_landscape_matches_direct_evaluation():
     spec = _spectrum()
     grid = np.linspace(-1.0, 1.0, 5)
-    df = landscape(spec, 0.7, column=2, directions=(3, 4), grid=grid)
-    assert list(df.columns) == ["a", "b", "log_likelihood"] and len(df) == 25
+    table = landscape(spec, 0.7, column=2, directions=(3, 4), grid=grid)
+    assert list(table) == ["a", "b", "log_likelihood"]
+    assert all(isinstance(v, np.ndarray) and v.shape == (25,) for v in table.values())
+    df = pd.DataFrame(table)
     base = stationary_point(spec, 3, 0.7, zero=[2])
     centre = df[(df.a == 0) & (df.b == 0)].log_likelihood.item()
     assert centre == pytest.approx(base.log_likelihood, rel=1e-12)

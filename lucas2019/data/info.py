@@ -17,29 +17,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import linear_vae
+from lucas2019.config import AnalyticSettings
 from lucas2019.data import DATASETS, PREPROCESSINGS, load
 
-SIGMA2_GRID = (30.0, 10.0, 3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001)
-
-
-def top_eigenvalues(x: np.ndarray, k: int | None = None) -> np.ndarray:
-    """Eigenvalues of the covariance (ddof=0) of ``x`` (n, d), descending; the first ``k``.
-
-    Uses the n x n Gram matrix when n < d (same non-zero eigenvalues, cheaper).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    xc = x - x.mean(axis=0)
-    n, d = xc.shape
-    mat = (xc @ xc.T) / n if n < d else (xc.T @ xc) / n
-    ev = np.clip(np.linalg.eigvalsh(mat)[::-1], 0.0, None)
-    if n < d:
-        ev = np.concatenate([ev, np.zeros(d - n)])
-    return ev if k is None else ev[:k]
+SIGMA2_GRID = tuple(AnalyticSettings().sigma2_grid)  # the paper's grid, as the analytic tables
 
 
 def summarize(x: np.ndarray, top: int = 10) -> dict:
-    """n, d, min, max, mean, std, top eigenvalues and #eigenvalues > sigma^2 for SIGMA2_GRID."""
-    ev = top_eigenvalues(x)
+    """n, d, min, max, mean, std, the top covariance (ddof=0) eigenvalues, their sum and, for each
+    sigma^2 of SIGMA2_GRID, the linear theory's live latents #{eigenvalue > sigma^2}."""
+    spectrum = linear_vae.Spectrum.from_data(x)
+    ev = spectrum.eigenvalues
     return {
         "n": int(x.shape[0]),
         "d": int(x.shape[1]),
@@ -49,7 +38,7 @@ def summarize(x: np.ndarray, top: int = 10) -> dict:
         "std": float(x.std()),
         "top_eigenvalues": [float(v) for v in ev[:top]],
         "trace": float(ev.sum()),
-        "n_eigenvalues_above_sigma2": {str(s): int((ev > s).sum()) for s in SIGMA2_GRID},
+        "n_eigenvalues_above_sigma2": {str(s): linear_vae.n_live(spectrum, s) for s in SIGMA2_GRID},
     }
 
 
