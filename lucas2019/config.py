@@ -1,41 +1,40 @@
-"""The configuration schema (Hydra structured configs) and value checks.
+"""The configuration: Hydra structured schemas and one per-key table of what each key may hold.
 
-The dataclasses below are registered as the schema of the primary configs, so a misspelt key fails
-when Hydra composes the config. Value ranges (σ² > 0, lr > 0, ...) are checked by
-:func:`validate`, which the entry points call before any data is loaded; every message names the
-key's full path, the value that came in and what is allowed.
+The dataclasses below are registered as the schemas of the primary configs, so a misspelt key fails
+when Hydra composes the config. Each model has its own node (:data:`MODEL_SCHEMAS`), so a model
+config holds exactly the options its constructor takes. The deep models' hidden widths are read
+from the top-level ``widths`` node, which the scale presets set.
+
+:data:`TRAIN_KEYS` (and :data:`ANALYTIC_KEYS`) is the one table of every key: its allowed values and
+its effect on a run (:class:`Effect`). :func:`validate` checks a composed config against the table
+and then the few rules that tie keys together, before any data is loaded; every message names the
+key's full path, the value that came in and what is allowed. :func:`result_config` is the part of
+a config that decides a run's result, which the run folder's fingerprint is made from.
 """
 
 from __future__ import annotations
 
+import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
+from lucas2019 import data
 from lucas2019.data import digits
+from lucas2019.likelihood_names import LIKELIHOODS, SIGMA2_OPTIMS, SIGMA2_SWITCHES
+from lucas2019.models import DEVICES, ENCODERS, LINEAR_MODELS, MODELS, OBJECTIVES
+from lucas2019.tracking import WANDB_MODES
 
-# The configs live at the repository's top level (the design card's layout); an absolute path works
-# for `python -m`, console scripts and tests alike.
+# The configs live at the repository's top level; an absolute path works for `python -m`, console
+# scripts and tests alike.
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
-DATASETS = ("mnist", "celeba", "digits", "synthetic")
-MODELS = ("linear_vae", "mlp_vae", "conv_vae", "linear_decoder")
-DIGITS_SPLIT = {"n_train": digits.N_TRAIN, "n_test": digits.N_TEST}  # its fixed split
-LINEAR_MODELS = ("linear_vae", "linear_decoder")
-ENCODERS = ("linear", "deep_linear", "mlp")
-OBJECTIVES = ("analytic", "stochastic")
-LIKELIHOODS = ("gaussian_fixed", "gaussian_learned", "gaussian_optimal", "bernoulli")
-SIGMA2_OPTIMS = ("adam", "sgd")
-# σ² rule a likelihood may switch to at likelihood.sigma2_switch_step
-SIGMA2_SWITCHES = {"gaussian_learned": "optimal", "gaussian_optimal": "learned"}
-LOGGERS = ("none", "wandb")
-WANDB_MODES = ("disabled", "offline", "online")
-DEVICES = ("auto", "cpu", "cuda")
+LOGGERS = ("none", "wandb")  # the options of conf/logger/
 
 
 @dataclass
@@ -50,15 +49,53 @@ class DatasetConfig:
 
 
 @dataclass
-class ModelConfig:
+class Widths:
+    """Hidden-layer widths of the deep encoders and decoders; the scale presets set them."""
+
+    encoder: list[int] = field(default_factory=lambda: [1024, 512])
+    decoder: list[int] = field(default_factory=lambda: [512, 1024])
+
+
+# One node per model; its keys are exactly the model's constructor options (lucas2019.models).
+@dataclass
+class LinearVAEConfig:
+    name: str = "linear_vae"
+    latent_dim: int = 32
+    objective: str = "analytic"  # analytic (closed-form) or stochastic ELBO
+    init_std: float = 1e-3
+
+
+@dataclass
+class LinearDecoderConfig:
+    name: str = "linear_decoder"
+    latent_dim: int = 32
+    encoder: str = "linear"  # linear, deep_linear or mlp
+    encoder_hidden: list[int] = field(default_factory=list)  # [] for the linear encoder
+    objective: str = "analytic"
+    init_std: float = 1e-3
+
+
+@dataclass
+class MLPVAEConfig:
     name: str = "mlp_vae"
     latent_dim: int = 200
-    objective: str = "stochastic"  # linear models: analytic or stochastic ELBO
-    encoder: str = "mlp"  # linear_decoder only: linear, deep_linear or mlp
     encoder_hidden: list[int] = field(default_factory=lambda: [1024, 512])
     decoder_hidden: list[int] = field(default_factory=lambda: [512, 1024])
-    init_std: float | None = None  # None: the model's default initialisation
-    channels: list[int] | None = None  # conv_vae only; None: the model's default stack
+
+
+@dataclass
+class ConvVAEConfig:
+    name: str = "conv_vae"
+    latent_dim: int = 64
+    channels: list[int] = field(default_factory=lambda: [32, 32, 64, 64])
+
+
+MODEL_SCHEMAS: dict[str, type] = {
+    "linear_vae": LinearVAEConfig,
+    "linear_decoder": LinearDecoderConfig,
+    "mlp_vae": MLPVAEConfig,
+    "conv_vae": ConvVAEConfig,
+}
 
 
 @dataclass
@@ -120,7 +157,8 @@ class ExperimentConfig:
 @dataclass
 class TrainConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    widths: Widths = field(default_factory=Widths)
+    model: Any = MISSING  # one of MODEL_SCHEMAS, chosen by the model group
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -138,8 +176,14 @@ class AnalyticSettings:
     latent_dim: int = 200  # k for the σ² tables (clipped to d)
     k_max: int = 300  # likelihood-vs-k curve for k = 0..min(d - 1, k_max)
     reference_k: int = 50  # the fixed-σ² curve uses the MLE σ² at this k (clipped), as in Fig. 2
+    # the paper's σ² grid, read from its one copy: the sweep of conf/sweep/paper_sigma2_grid.yaml
     sigma2_grid: list[float] = field(
-        default_factory=lambda: [30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001]
+        default_factory=lambda: [
+            float(s)
+            for s in OmegaConf.load(Path(CONF_DIR, "sweep", "paper_sigma2_grid.yaml"))[
+                "likelihood.sigma2"
+            ].split(",")
+        ]
     )
     landscape_points: int = 41
 
@@ -154,16 +198,191 @@ class AnalyticConfig:
 
 
 def register_configs() -> None:
-    """Register the schemas that ``conf/train.yaml`` and ``conf/analytic.yaml`` build on."""
-    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
-    ConfigStore.instance().store(name="analytic_schema", node=AnalyticConfig)
+    """Register the schemas that ``conf/train.yaml``, ``conf/analytic.yaml`` and ``conf/model/``
+    build on."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(name="analytic_schema", node=AnalyticConfig)
+    for name, schema in MODEL_SCHEMAS.items():
+        store.store(group="model_schema", name=name, node=schema)
+
+
+# --- the per-key table -------------------------------------------------------------------------
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range; the message names the key and the fix."""
 
 
-def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
+class Effect(enum.Enum):
+    """What a key does to a run, which decides whether it enters the run's fingerprint."""
+
+    RESULT = "changes the result"
+    LENGTH = "the run's length: a larger value extends a run, it does not make a new one"
+    NONE = "does not change the result (bookkeeping, labels, speed or where output goes)"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values a key accepts: a test and its description for the error message."""
+
+    test: Callable[[Any], bool]
+    words: str
+
+    def __or__(self, other: Allowed) -> Allowed:
+        return Allowed(lambda v: self.test(v) or other.test(v), f"{self.words} or {other.words}")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One row of the per-key table: allowed values (None: whatever the schema's type admits)."""
+
+    allowed: Allowed | None = None
+    effect: Effect = Effect.RESULT
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def one_of(names: Sequence[str]) -> Allowed:
+    """Exactly one of ``names``."""
+    return Allowed(lambda v: v in names, f"one of {tuple(names)}")
+
+
+POSITIVE = Allowed(lambda v: _is_number(v) and v > 0, "a finite number > 0")
+NON_NEGATIVE = Allowed(lambda v: _is_number(v) and v >= 0, "a finite number >= 0")
+POSITIVE_INT = Allowed(lambda v: _is_int(v) and v > 0, "a positive integer")
+NON_NEGATIVE_INT = Allowed(lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+NULL = Allowed(lambda v: v is None, "null")
+WIDTHS = Allowed(
+    lambda v: isinstance(v, Sequence) and all(_is_int(w) and w > 0 for w in v),
+    "a list of positive layer widths",
+)
+GRID = Allowed(
+    lambda v: isinstance(v, Sequence) and len(v) > 0 and all(POSITIVE.test(s) for s in v),
+    "a non-empty list of numbers > 0",
+)
+FRACTION = Allowed(lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+
+_DATASET_KEYS = {
+    "dataset.name": Key(one_of(data.DATASETS)),
+    # The data enter a run's fingerprint through a hash of the loaded arrays, not their path.
+    "dataset.root": Key(effect=Effect.NONE),
+    "dataset.download": Key(effect=Effect.NONE),
+    "dataset.preprocess": Key(one_of(data.PREPROCESSINGS)),
+    "dataset.n_train": Key(POSITIVE_INT | NULL),
+    "dataset.n_test": Key(POSITIVE_INT | NULL),
+    "dataset.options": Key(),
+}
+_EXPERIMENT_KEYS = {
+    "experiment.name": Key(effect=Effect.NONE),
+    "experiment.description": Key(effect=Effect.NONE),
+    "seed": Key(),
+    "run_dir": Key(effect=Effect.NONE),
+}
+#: every key of a training config (lucas2019.train): allowed values and effect on the result
+TRAIN_KEYS: dict[str, Key] = {
+    **_DATASET_KEYS,
+    # read only through the model node's interpolations, which carry the values themselves
+    "widths.encoder": Key(WIDTHS, Effect.NONE),
+    "widths.decoder": Key(WIDTHS, Effect.NONE),
+    "model.name": Key(one_of(tuple(MODELS))),
+    "model.latent_dim": Key(POSITIVE_INT),
+    "model.objective": Key(one_of(OBJECTIVES)),
+    "model.encoder": Key(one_of(ENCODERS)),
+    "model.encoder_hidden": Key(WIDTHS),
+    "model.decoder_hidden": Key(WIDTHS),
+    "model.channels": Key(WIDTHS),
+    "model.init_std": Key(POSITIVE),
+    "likelihood.name": Key(one_of(LIKELIHOODS)),
+    "likelihood.sigma2": Key(Allowed(POSITIVE.test, "a finite number > 0 (σ² is a variance)")),
+    "likelihood.per_dim": Key(),
+    "likelihood.min_sigma2": Key(POSITIVE),
+    "likelihood.sigma2_lr": Key(NULL | NON_NEGATIVE),
+    "likelihood.sigma2_optim": Key(one_of(SIGMA2_OPTIMS)),
+    "likelihood.sigma2_switch_step": Key(NULL | POSITIVE_INT),
+    "likelihood.sigma2_switch_to": Key(NULL | one_of(sorted(set(SIGMA2_SWITCHES.values())))),
+    "optim.name": Key(one_of(("adam",))),
+    "optim.lr": Key(POSITIVE),
+    "optim.batch_size": Key(NULL | POSITIVE_INT),
+    "trainer.max_steps": Key(NON_NEGATIVE_INT, Effect.LENGTH),
+    "trainer.eval_every": Key(POSITIVE_INT, Effect.NONE),
+    "trainer.checkpoint_every": Key(POSITIVE_INT, Effect.NONE),
+    "trainer.beta": Key(POSITIVE),
+    "trainer.beta0": Key(NON_NEGATIVE),
+    "trainer.kl_anneal_steps": Key(NON_NEGATIVE_INT),
+    "trainer.n_samples": Key(POSITIVE_INT),
+    "trainer.eps_max": Key(POSITIVE),
+    "trainer.eps_points": Key(POSITIVE_INT),
+    "trainer.delta": Key(FRACTION),
+    "trainer.iw_samples": Key(NON_NEGATIVE_INT),
+    "trainer.progress": Key(effect=Effect.NONE),
+    "logger.name": Key(one_of(LOGGERS), Effect.NONE),
+    "logger.project": Key(effect=Effect.NONE),
+    "logger.entity": Key(effect=Effect.NONE),
+    "logger.mode": Key(one_of(WANDB_MODES), Effect.NONE),
+    "logger.init_timeout_s": Key(Allowed(POSITIVE.test, "a number of seconds > 0"), Effect.NONE),
+    "logger.log_images": Key(effect=Effect.NONE),
+    "logger.tags": Key(effect=Effect.NONE),
+    **_EXPERIMENT_KEYS,
+    "scale": Key(effect=Effect.NONE),  # a label; the preset's effects are in the keys it sets
+    "device": Key(one_of(DEVICES), Effect.NONE),
+    "torch_threads": Key(NULL | POSITIVE_INT, Effect.NONE),
+}
+#: every key of an analytic config (lucas2019.analytic)
+ANALYTIC_KEYS: dict[str, Key] = {
+    **_DATASET_KEYS,
+    "analytic.latent_dim": Key(POSITIVE_INT),
+    "analytic.k_max": Key(POSITIVE_INT),
+    "analytic.reference_k": Key(POSITIVE_INT),
+    "analytic.sigma2_grid": Key(GRID),
+    "analytic.landscape_points": Key(POSITIVE_INT),
+    **_EXPERIMENT_KEYS,
+}
+# Containers that are values in their own right (free-form options, lists), not nodes of keys.
+_LEAF_CONTAINERS = ("dataset.options",)
+
+
+def _leaves(cfg: DictConfig, prefix: str = "") -> Iterator[tuple[str, DictConfig, str]]:
+    """(dotted key, parent node, key) for every leaf of a config, lists and free-form options
+    included as leaves. Values are not read here, so an interpolation that only resolves inside a
+    Hydra run (``run_dir``) is never touched by a key that does not need its value."""
+    for key in cfg:
+        path = f"{prefix}{key}"
+        if path == "hydra":
+            continue
+        if OmegaConf.is_dict(cfg._get_node(key)) and path not in _LEAF_CONTAINERS:
+            yield from _leaves(cfg[key], f"{path}.")
+        else:
+            yield path, cfg, key
+
+
+def _plain(node: DictConfig, key: str) -> Any:
+    value = node[key]
+    if isinstance(value, DictConfig | ListConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _check_table(cfg: DictConfig, table: dict[str, Key]) -> None:
+    for path, node, key in _leaves(cfg):
+        if path not in table:
+            raise ConfigError(
+                f"config key '{path}' is not a key this package knows; remove it or check its "
+                "spelling (`--cfg job` shows the composed config)."
+            )
+        allowed = table[path].allowed
+        if allowed is not None:
+            value = _plain(node, key)
+            _check(allowed.test(value), path, value, allowed.words)
+
+
+def _check(ok: bool, key: str, value: Any, allowed: str | None) -> None:
     if not ok:
         raise ConfigError(
             f"config key '{key}' = {value!r} is invalid: expected {allowed}. "
@@ -171,8 +390,21 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
         )
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+def result_config(cfg: DictConfig) -> dict[str, Any]:
+    """The keys of a training config that decide a run's result, as {dotted key: plain value}.
+
+    These are the keys the per-key table marks :attr:`Effect.RESULT`; the run length
+    (``trainer.max_steps``), bookkeeping and the data's path are left out (a run folder's
+    fingerprint adds a hash of the loaded data instead).
+    """
+    return {
+        path: _plain(node, key)
+        for path, node, key in _leaves(cfg)
+        if path in TRAIN_KEYS and TRAIN_KEYS[path].effect is Effect.RESULT
+    }
+
+
+# --- rules that tie keys together ---------------------------------------------------------------
 
 
 def expected_data_dim(dataset: DictConfig) -> int:
@@ -190,127 +422,42 @@ def expected_data_dim(dataset: DictConfig) -> int:
     return len(spectrum) if explicit else int(options.get("dim", 20))
 
 
-def validate_analytic(cfg: DictConfig) -> None:
-    """Check the value ranges of a composed ``analytic`` config; raise :class:`ConfigError`."""
-    _check(cfg.dataset.name in DATASETS, "dataset.name", cfg.dataset.name, f"one of {DATASETS}")
-    a = cfg.analytic
-    for key in ("latent_dim", "k_max", "reference_k", "landscape_points"):
-        _check(a[key] > 0, f"analytic.{key}", a[key], "a positive integer")
-    _check(
-        len(a.sigma2_grid) > 0 and all(_positive(s) for s in a.sigma2_grid),
-        "analytic.sigma2_grid",
-        list(a.sigma2_grid),
-        "a non-empty list of numbers > 0",
-    )
+def _check_subset(dataset: DictConfig) -> None:
+    """A subset no larger than a fixed split (digits has 1,497 training and 300 test images)."""
+    if dataset.name != "digits":
+        return
+    for key, size in (("n_train", digits.N_TRAIN), ("n_test", digits.N_TEST)):
+        value = dataset[key]
+        _check(
+            value is None or value <= size,
+            f"dataset.{key}",
+            value,
+            f"at most {size}: the digits {key[2:]} split has {size} images",
+        )
 
 
-def validate(cfg: DictConfig | TrainConfig) -> None:
-    """Check every value range of a composed training config; raise :class:`ConfigError`."""
-    c = cfg if isinstance(cfg, DictConfig) else OmegaConf.structured(cfg)
-    _check(c.dataset.name in DATASETS, "dataset.name", c.dataset.name, f"one of {DATASETS}")
-    for key in ("n_train", "n_test"):
-        value = c.dataset[key]
-        _check(value is None or value > 0, f"dataset.{key}", value, "a positive integer or null")
-        if c.dataset.name == "digits" and value is not None:
-            size = DIGITS_SPLIT[key]
-            _check(
-                value <= size,
-                f"dataset.{key}",
-                value,
-                f"at most {size}: the digits {key[2:]} split has {size} images",
-            )
-    _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {MODELS}")
-    _check(c.model.latent_dim > 0, "model.latent_dim", c.model.latent_dim, "a positive integer")
-    _check(
-        c.model.objective in OBJECTIVES,
-        "model.objective",
-        c.model.objective,
-        f"one of {OBJECTIVES}",
-    )
-    _check(
-        c.model.objective == "stochastic" or c.model.name in LINEAR_MODELS,
-        "model.objective",
-        c.model.objective,
-        "'stochastic' for models with a nonlinear decoder (no closed form there)",
-    )
-    if c.model.name in LINEAR_MODELS:
+def _check_model(c: DictConfig) -> None:
+    model = c.model
+    if model.name in LINEAR_MODELS:
         d = expected_data_dim(c.dataset)
         _check(
-            c.model.latent_dim <= d,
+            model.latent_dim <= d,
             "model.latent_dim",
-            c.model.latent_dim,
+            model.latent_dim,
             f"at most the data dimension d = {d} of dataset '{c.dataset.name}' for a linear "
             "model (a linear map cannot use more latents than dimensions)",
         )
-    _check(c.model.encoder in ENCODERS, "model.encoder", c.model.encoder, f"one of {ENCODERS}")
-    _check(
-        all(h > 0 for h in c.model.encoder_hidden + c.model.decoder_hidden),
-        "model.encoder_hidden/decoder_hidden",
-        list(c.model.encoder_hidden) + list(c.model.decoder_hidden),
-        "positive layer widths",
-    )
-    _check(
-        c.model.init_std is None or _positive(c.model.init_std),
-        "model.init_std",
-        c.model.init_std,
-        "a positive number or null",
-    )
-    _check(
-        c.likelihood.name in LIKELIHOODS,
-        "likelihood.name",
-        c.likelihood.name,
-        f"one of {LIKELIHOODS}",
-    )
-    _check(
-        _positive(c.likelihood.sigma2),
-        "likelihood.sigma2",
-        c.likelihood.sigma2,
-        "a finite number > 0 (σ² is a variance)",
-    )
-    _check(
-        _positive(c.likelihood.min_sigma2),
-        "likelihood.min_sigma2",
-        c.likelihood.min_sigma2,
-        "a finite number > 0",
-    )
-    _validate_sigma2_rule(c.likelihood, c.trainer.max_steps)
-    _check(c.optim.name == "adam", "optim.name", c.optim.name, "'adam'")
-    _check(_positive(c.optim.lr), "optim.lr", c.optim.lr, "a finite number > 0")
-    _check(
-        c.optim.batch_size is None or c.optim.batch_size > 0,
-        "optim.batch_size",
-        c.optim.batch_size,
-        "a positive integer or null (full batch)",
-    )
-    t = c.trainer
-    _check(t.max_steps >= 0, "trainer.max_steps", t.max_steps, "an integer >= 0")
-    for key in ("eval_every", "checkpoint_every", "n_samples", "eps_points"):
-        _check(t[key] > 0, f"trainer.{key}", t[key], "a positive integer")
-    _check(_positive(t.beta), "trainer.beta", t.beta, "a finite number > 0")
-    _check(t.beta0 >= 0, "trainer.beta0", t.beta0, "a number >= 0")
-    _check(t.kl_anneal_steps >= 0, "trainer.kl_anneal_steps", t.kl_anneal_steps, "an integer >= 0")
-    _check(_positive(t.eps_max), "trainer.eps_max", t.eps_max, "a finite number > 0")
-    _check(0 <= t.delta < 1, "trainer.delta", t.delta, "a number in [0, 1)")
-    _check(t.iw_samples >= 0, "trainer.iw_samples", t.iw_samples, "an integer >= 0")
-    _check(c.logger.name in LOGGERS, "logger.name", c.logger.name, f"one of {LOGGERS}")
-    _check(c.logger.mode in WANDB_MODES, "logger.mode", c.logger.mode, f"one of {WANDB_MODES}")
-    _check(
-        _positive(c.logger.init_timeout_s),
-        "logger.init_timeout_s",
-        c.logger.init_timeout_s,
-        "a number of seconds > 0",
-    )
-    _check(c.device in DEVICES, "device", c.device, f"one of {DEVICES}")
-    _check(
-        c.torch_threads is None or c.torch_threads > 0,
-        "torch_threads",
-        c.torch_threads,
-        "a positive integer or null",
-    )
+    if model.get("encoder") == "linear":
+        _check(
+            len(model.encoder_hidden) == 0,
+            "model.encoder_hidden",
+            list(model.encoder_hidden),
+            "[] for model.encoder=linear (a linear map has no hidden layers)",
+        )
 
 
-def _validate_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
-    """The σ² optimiser and switch keys: ranges, and only where a σ² is ever learned."""
+def _check_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
+    """The σ² optimiser and switch keys: only where a σ² is ever learned, switches in range."""
     name, switch_to = lik.name, lik.sigma2_switch_to
     if name in SIGMA2_SWITCHES:
         _check(
@@ -334,25 +481,18 @@ def _validate_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
         "set together with likelihood.sigma2_switch_to (both null: no switch)",
     )
     _check(
-        step is None or 1 <= step <= max_steps,
+        step is None or step <= max_steps,
         "likelihood.sigma2_switch_step",
         step,
         f"an optimiser step in [1, trainer.max_steps = {max_steps}]",
     )
     learns = name == "gaussian_learned" or switch_to == "learned"
-    lr = lik.sigma2_lr
     _check(
-        lr is None or (learns and isinstance(lr, int | float) and math.isfinite(lr) and lr >= 0),
+        lik.sigma2_lr is None or learns,
         "likelihood.sigma2_lr",
-        lr,
-        "null (use optim.lr) or a finite number >= 0, and only with a learned σ² "
-        "(likelihood=gaussian_learned, or gaussian_optimal with sigma2_switch_to=learned)",
-    )
-    _check(
-        lik.sigma2_optim in SIGMA2_OPTIMS,
-        "likelihood.sigma2_optim",
-        lik.sigma2_optim,
-        f"one of {SIGMA2_OPTIMS}",
+        lik.sigma2_lr,
+        "null unless σ² is learned (likelihood=gaussian_learned, or gaussian_optimal with "
+        "sigma2_switch_to=learned)",
     )
     _check(
         lik.sigma2_optim == "adam" or learns,
@@ -360,6 +500,20 @@ def _validate_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
         lik.sigma2_optim,
         "'adam' (the default) unless σ² is learned: there is no σ² parameter to optimise",
     )
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check a composed training config against :data:`TRAIN_KEYS` and the rules that tie keys
+    together; raise :class:`ConfigError` naming the first bad key."""
+    _check_table(cfg, TRAIN_KEYS)
+    _check_subset(cfg.dataset)
+    _check_model(cfg)
+    _check_sigma2_rule(cfg.likelihood, cfg.trainer.max_steps)
+
+
+def validate_analytic(cfg: DictConfig) -> None:
+    """Check a composed ``analytic`` config against :data:`ANALYTIC_KEYS`; raise ConfigError."""
+    _check_table(cfg, ANALYTIC_KEYS)
 
 
 def compose_config(

@@ -40,7 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LIKELIHOODS = ("gaussian_fixed", "gaussian_learned", "gaussian_optimal", "bernoulli")
+from lucas2019.likelihood_names import LIKELIHOODS, SIGMA2_MODES
+
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -208,7 +209,7 @@ def build_likelihood(
         raise ValueError(f"min_sigma2 must be a finite float >= 0; got {min_sigma2!r}.")
     if not (isinstance(sigma2, numbers.Real) and math.isfinite(sigma2) and sigma2 > 0):
         raise ValueError(f"sigma2 must be a finite float > 0 (data units²); got {sigma2!r}.")
-    mode = name.removeprefix("gaussian_")
+    mode = SIGMA2_MODES[name]
     if mode != "fixed" and sigma2 <= min_sigma2:
         raise ValueError(
             f"{name} needs sigma2 > min_sigma2; got sigma2={sigma2!r}, "

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from omegaconf import OmegaConf
 
 from lucas2019 import data, trainer
 from lucas2019.config import compose_config
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.models import build_model
-from lucas2019.trainer import model_options
 
 N, DIM = 1000, 784
 
@@ -69,7 +69,7 @@ def bare_throughput(cfg, x: torch.Tensor, steps: int) -> float:
     """Examples per second of a plain loop: the same model, likelihood, data and Adam."""
     torch.manual_seed(0)
     model = build_model(
-        cfg.model.name, data_dim=DIM, image_shape=(DIM,), **model_options(cfg.model)
+        data_dim=DIM, image_shape=(DIM,), **OmegaConf.to_container(cfg.model, resolve=True)
     )
     model.set_data_mean(x.mean(0))
     likelihood = build_likelihood("gaussian_fixed", data_dim=DIM, sigma2=0.1)

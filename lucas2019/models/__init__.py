@@ -1,22 +1,29 @@
-"""Torch VAEs by name: ``build_model(name, data_dim, image_shape, latent_dim, **model_options)``.
+"""Torch VAEs by name: ``build_model(name, data_dim, image_shape, latent_dim, **options)``.
 
 Every model is a ``VAE`` (see base.py): encode, decode, loss_terms, set_data_mean, latent_dim.
+:data:`MODELS` is the one registry of model names; a model's options are its constructor's
+keyword arguments (:func:`model_options`), which the config schema mirrors node for node.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from .base import VAE, gaussian_kl, resolve_device
+from .base import DEVICES, VAE, gaussian_kl, resolve_device
 from .deep import MLPVAE, ConvVAE
-from .linear import LinearDecoderVAE, LinearVAE, analytic_sq_err
+from .linear import ENCODERS, OBJECTIVES, LinearDecoderVAE, LinearVAE, analytic_sq_err
 
 __all__ = [
+    "DEVICES",
+    "ENCODERS",
+    "LINEAR_MODELS",
     "MLPVAE",
     "MODELS",
+    "OBJECTIVES",
     "VAE",
     "ConvVAE",
     "LinearDecoderVAE",
@@ -24,16 +31,27 @@ __all__ = [
     "analytic_sq_err",
     "build_model",
     "gaussian_kl",
+    "model_options",
     "resolve_device",
 ]
 
-# model name -> the options it accepts (besides data_dim / image_shape / latent_dim)
-MODELS: dict[str, tuple[str, ...]] = {
-    "linear_vae": ("objective", "init_std"),
-    "linear_decoder": ("encoder", "encoder_hidden", "objective", "init_std"),
-    "mlp_vae": ("encoder_hidden", "decoder_hidden"),
-    "conv_vae": ("channels",),
+#: model name -> its class
+MODELS: dict[str, type[VAE]] = {
+    "linear_vae": LinearVAE,
+    "linear_decoder": LinearDecoderVAE,
+    "mlp_vae": MLPVAE,
+    "conv_vae": ConvVAE,
 }
+#: models with a linear decoder, which have a closed-form ELBO and at most d latents
+LINEAR_MODELS: tuple[str, ...] = ("linear_vae", "linear_decoder")
+_SHAPE_ARGS = ("self", "data_dim", "image_shape", "latent_dim")
+
+
+def model_options(name: str) -> tuple[str, ...]:
+    """The options model ``name`` takes besides data_dim / image_shape / latent_dim: the keyword
+    arguments of its constructor."""
+    parameters = inspect.signature(MODELS[name].__init__).parameters
+    return tuple(p for p in parameters if p not in _SHAPE_ARGS)
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -47,31 +65,29 @@ def build_model(
     data_dim: int,
     image_shape: Sequence[int] | None,
     latent_dim: int,
-    **model_options: Any,
+    **options: Any,
 ) -> VAE:
     """Build a VAE by name.
 
     Args:
-        name: "linear_vae", "linear_decoder", "mlp_vae" or "conv_vae".
+        name: a key of :data:`MODELS`.
         data_dim: d, size of the flat data vectors.
         image_shape: (C, H, W) for images, (d,) or None otherwise; its product must equal data_dim.
             Required (3-D) for "conv_vae".
         latent_dim: k.
-        model_options: per model (see MODELS): objective ("analytic"|"stochastic"), init_std,
-            encoder ("linear"|"deep_linear"|"mlp"), encoder_hidden / decoder_hidden (lists of
-            widths), channels (conv widths). Options a model does not take raise ValueError unless
-            their value is None (so one shared config can carry null placeholders).
+        options: the model's own options (:func:`model_options`): objective ("analytic"|
+            "stochastic"), init_std, encoder ("linear"|"deep_linear"|"mlp"), encoder_hidden /
+            decoder_hidden (lists of widths), channels (conv widths). Any other raises ValueError.
     """
     if name not in MODELS:
         raise ValueError(f"model name must be one of {tuple(MODELS)}; got {name!r}.")
     data_dim = _positive_int("data_dim", data_dim)
     latent_dim = _positive_int("latent_dim", latent_dim)
-    opts = {k: v for k, v in model_options.items() if v is not None}
-    unknown = sorted(set(opts) - set(MODELS[name]))
+    unknown = sorted(set(options) - set(model_options(name)))
     if unknown:
         raise ValueError(
-            f"model {name!r} does not take option(s) {unknown}; allowed: {list(MODELS[name])}. "
-            "Remove them from the model config (or set them to null)."
+            f"model {name!r} does not take option(s) {unknown}; allowed: "
+            f"{list(model_options(name))}. Remove them from the model config."
         )
     if image_shape is not None:
         image_shape = tuple(int(s) for s in image_shape)
@@ -80,14 +96,10 @@ def build_model(
                 f"image_shape {image_shape} has {math.prod(image_shape)} entries but "
                 f"data_dim={data_dim}; they must match."
             )
-    if name == "linear_vae":
-        return LinearVAE(data_dim, latent_dim, **opts)
-    if name == "linear_decoder":
-        return LinearDecoderVAE(data_dim, latent_dim, **opts)
-    if name == "mlp_vae":
-        return MLPVAE(data_dim, latent_dim, **opts)
+    if name != "conv_vae":
+        return MODELS[name](data_dim, latent_dim, **options)
     if image_shape is None or len(image_shape) != 3:
         raise ValueError(
             f"conv_vae needs image_shape=(C, H, W); got {image_shape!r}. Use mlp_vae for flat data."
         )
-    return ConvVAE(image_shape, latent_dim, **opts)
+    return ConvVAE(image_shape, latent_dim, **options)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+#: the device names a config may give (``resolve_device`` also takes 'cuda:N')
+DEVICES = ("auto", "cpu", "cuda")
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' -> CUDA if available else CPU; 'cpu'; 'cuda' / 'cuda:N' (must be available)."""
@@ -77,7 +80,8 @@ class VAE(nn.Module):
         """ELBO terms per example: rec (n,) = E_q log p(x|z), kl (n,) = KL(q(z|x) || p(z)).
 
         rec is a Monte-Carlo estimate over ``n_samples`` reparameterised samples, KL is closed form.
-        Also sse (n,): the estimated E_q ||x - mean(f(z))||² (data units², summed over d).
+        Also expected_sse (n,): the estimated E_q ||x - mean(f(z))||² (data units², summed
+        over d).
         """
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1; got {n_samples!r}.")
@@ -93,4 +97,4 @@ class VAE(nn.Module):
             )
             rec = rec.reshape(n_samples, -1).mean(0)
         kl = gaussian_kl(mu, logvar).sum(-1)
-        return {"rec": rec, "kl": kl, "sse": sq_err.sum(-1).mean(0)}
+        return {"rec": rec, "kl": kl, "expected_sse": sq_err.sum(-1).mean(0)}

@@ -1,0 +1,106 @@
+"""The per-key table: it covers every schema key, validation reads it, and the result keys."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from omegaconf import OmegaConf
+
+from lucas2019.config import (
+    ANALYTIC_KEYS,
+    MODEL_SCHEMAS,
+    TRAIN_KEYS,
+    AnalyticConfig,
+    ConfigError,
+    Effect,
+    TrainConfig,
+    compose_config,
+    result_config,
+    validate,
+)
+from lucas2019.models import MODELS, model_options
+
+
+def _schema_keys(schema: type, prefix: str = "") -> set[str]:
+    keys = set()
+    for f in dataclasses.fields(schema):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        if dataclasses.is_dataclass(default) and f.name != "options":
+            keys |= _schema_keys(type(default), f"{prefix}{f.name}.")
+        elif f.name != "model":
+            keys.add(f"{prefix}{f.name}")
+    return keys
+
+
+def test_the_table_has_exactly_the_schema_keys():
+    model_keys = {f"model.{f.name}" for s in MODEL_SCHEMAS.values() for f in dataclasses.fields(s)}
+    assert set(TRAIN_KEYS) == _schema_keys(TrainConfig) | model_keys
+    assert set(ANALYTIC_KEYS) == _schema_keys(AnalyticConfig)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_each_model_node_holds_exactly_its_constructor_options(name):
+    fields = {f.name for f in dataclasses.fields(MODEL_SCHEMAS[name])}
+    assert fields == {"name", "latent_dim", *model_options(name)}
+    assert MODEL_SCHEMAS[name]().name == name
+
+
+def test_result_config_leaves_out_bookkeeping_and_length_and_keeps_what_decides_the_result():
+    cfg = compose_config("train", ["run_dir=/tmp/unused"])
+    keys = result_config(cfg)
+    for left_out in (
+        "trainer.max_steps",
+        "trainer.eval_every",
+        "trainer.checkpoint_every",
+        "trainer.progress",
+        "logger.mode",
+        "run_dir",
+        "torch_threads",
+        "dataset.root",
+        "widths.encoder",
+    ):
+        assert left_out not in keys
+    assert keys["likelihood.sigma2"] == 1.0
+    assert keys["model.encoder_hidden"] == [256, 128]  # the scale's widths, through the model
+    assert keys["seed"] == 0
+    assert all(TRAIN_KEYS[k].effect is Effect.RESULT for k in keys)
+    changed = result_config(compose_config("train", ["likelihood.sigma2=0.01", "run_dir=/x"]))
+    assert {k for k in keys if keys[k] != changed[k]} == {"likelihood.sigma2"}
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "words"),
+    [
+        ("likelihood.sigma2=-1", "likelihood.sigma2", "a finite number > 0"),
+        ("optim.lr=0", "optim.lr", "a finite number > 0"),
+        ("trainer.delta=1.5", "trainer.delta", "[0, 1)"),
+        ("dataset.n_train=0", "dataset.n_train", "a positive integer or null"),
+        ("trainer.eval_every=0", "trainer.eval_every", "a positive integer"),
+        ("likelihood.name=laplace", "likelihood.name", "one of"),
+        ("logger.mode=sometimes", "logger.mode", "one of"),
+        ("widths.encoder=[0]", "widths.encoder", "positive layer widths"),
+    ],
+)
+def test_validation_names_the_key_the_value_and_what_is_allowed(override, key, words):
+    cfg = compose_config("train", [override, "run_dir=/tmp/unused"])
+    with pytest.raises(ConfigError) as error:
+        validate(cfg)
+    assert f"'{key}'" in str(error.value) and words in str(error.value)
+
+
+def test_a_key_outside_the_table_is_rejected():
+    # The schema already stops this at composition; a config built by hand has no schema.
+    cfg = OmegaConf.create(OmegaConf.to_container(compose_config("train", ["run_dir=/x"])))
+    cfg.trainer.unknown_knob = 3
+    with pytest.raises(ConfigError, match=r"'trainer\.unknown_knob' is not a key"):
+        validate(cfg)
+
+
+def test_a_linear_encoder_with_hidden_layers_is_rejected():
+    cfg = compose_config(
+        "train",
+        ["model=linear_decoder_linear", "model.encoder_hidden=[8]", "run_dir=/tmp/unused"],
+    )
+    with pytest.raises(ConfigError, match=r"model\.encoder_hidden"):
+        validate(cfg)
