@@ -21,18 +21,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from lucas2019.models.base import gaussian_kl
+
 DEFAULT_EPS_GRID = np.linspace(0.0, 2.0, 100)
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def kl_per_latent(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(m, s²) || N(0, 1)) = ½(s² + m² - 1 - log s²) per entry: (n, k), (n, k) -> (n, k)."""
+    """KL(q(z_i | x) || N(0, 1)) per entry, nats (``models.base.gaussian_kl``) after a shape check:
+    mu (n, k), logvar (n, k) -> (n, k)."""
     if mu.shape != logvar.shape:
         raise ValueError(
             f"mu and logvar must have the same shape (n, k); got {tuple(mu.shape)} and "
             f"{tuple(logvar.shape)}."
         )
-    return 0.5 * (torch.exp(logvar) + mu**2 - 1.0 - logvar)
+    return gaussian_kl(mu, logvar)
 
 
 def _as_2d_numpy(name: str, a: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -197,8 +200,8 @@ def evaluate(
 
     Returns keys: elbo, rec, kl (nats per example; rec with ``elbo_samples`` samples, exact for
     analytic linear models), mse (mean squared error per dimension at z = encoder mean, of the
-    likelihood's mean), sse (squared error summed over dims at z = encoder mean, per example),
-    expected_mse (E_q squared error per dimension: the σ-VAE optimal σ²), sigma2 (float | None),
+    likelihood's mean, data units²), sigma2_optimal (E_q squared error per dimension, data units²:
+    the σ² that maximises the ELBO for this model, the σ-VAE closed form), sigma2 (float | None),
     kl_per_latent (k floats, mean over x), encoder_mean_variance (k floats, unbiased),
     collapsed_fraction (at ``eps``, ``delta``), collapse_eps and collapse_curve (lists over
     eps_grid), active_units (int), log_px (mean IW estimate with iw_samples samples, or None if 0),
@@ -213,7 +216,7 @@ def evaluate(
         )
     device, dtype = _device_dtype(model)
     g = _generator(device, seed, generator)
-    keys = ("rec", "kl", "sse_q", "sse", "mu", "logvar")
+    keys = ("rec", "kl", "expected_sse", "sse_at_mean", "mu", "logvar")
     acc: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
     with _inference(model, likelihood):
         for i in range(0, x.shape[0], batch_size):
@@ -224,7 +227,7 @@ def evaluate(
             vals = (
                 terms["rec"],
                 terms["kl"],
-                terms["sse"],
+                terms["expected_sse"],
                 ((xb - x_hat) ** 2).sum(-1),
                 mu,
                 logvar,
@@ -242,9 +245,8 @@ def evaluate(
         "elbo": float((r["rec"] - r["kl"]).mean()),
         "rec": float(r["rec"].mean()),
         "kl": float(r["kl"].mean()),
-        "mse": float(r["sse"].mean()) / d,
-        "sse": float(r["sse"].mean()),
-        "expected_mse": float(r["sse_q"].mean()) / d,
+        "mse": float(r["sse_at_mean"].mean()) / d,
+        "sigma2_optimal": float(r["expected_sse"].mean()) / d,
         "sigma2": None if sigma2 is None else float(sigma2),
         "kl_per_latent": kl_mat.mean(0).tolist(),
         "encoder_mean_variance": (

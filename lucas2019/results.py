@@ -1,10 +1,11 @@
 """Collect run folders into tables: one row per run, tidy long tables, collapse and training curves.
 
-A run folder holds ``config.yaml`` (resolved Hydra config), ``metrics.csv`` and ``result.json``
-(see CONTRACTS.md). Folders whose result is absent or unreadable still get a row, with ``status``
-``"incomplete"`` (metrics.csv has rows: still running or crashed), ``"missing"`` (nothing written
-yet) or ``"corrupt"`` (result.json or config.yaml could not be parsed; ``error`` says why), so
-figures can list them instead of silently dropping them.
+A run folder holds ``config.yaml`` (resolved Hydra config), ``metrics.csv`` and ``result.json``;
+:mod:`lucas2019.run_schema` defines their keys and the table's columns. Folders whose result is
+absent or unreadable still get a row, with ``status`` ``"incomplete"`` (metrics.csv has rows: still
+running or crashed), ``"missing"`` (nothing written yet) or ``"corrupt"`` (result.json or
+config.yaml could not be parsed; ``error`` says why), so figures can list them instead of silently
+dropping them.
 """
 
 from __future__ import annotations
@@ -20,94 +21,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-# flattened column -> path in config.yaml
-CONFIG_KEYS: dict[str, tuple[str, ...]] = {
-    "experiment": ("experiment", "name"),
-    "dataset": ("dataset", "name"),
-    "model": ("model", "name"),
-    "latent_dim": ("model", "latent_dim"),
-    "objective": ("model", "objective"),
-    "encoder": ("model", "encoder"),
-    "likelihood": ("likelihood", "name"),
-    "sigma2": ("likelihood", "sigma2"),
-    "lr": ("optim", "lr"),
-    "sigma2_lr": ("likelihood", "sigma2_lr"),
-    "sigma2_optim": ("likelihood", "sigma2_optim"),
-    "sigma2_switch_step": ("likelihood", "sigma2_switch_step"),
-    "sigma2_switch_to": ("likelihood", "sigma2_switch_to"),
-    "max_steps": ("trainer", "max_steps"),
-    "kl_anneal_steps": ("trainer", "kl_anneal_steps"),
-    "beta0": ("trainer", "beta0"),
-    "seed": ("seed",),
-}
-RESULT_SCALARS: tuple[str, ...] = (
-    "step",
-    "elbo",
-    "elbo_test",
-    "rec",
-    "kl",
-    "mse",
-    "sigma2_optimal",
-    "active_units",
-    "collapsed_fraction",
-    "log_px_test",
-    "wall_time_s",
-    "n_train",
-    "data_dim",
-)
-LIST_COLUMNS: tuple[str, ...] = ("kl_per_latent", "collapse_eps", "collapse_curve")
-SIGMA2_MODES = {
-    "gaussian_fixed": "fixed",
-    "gaussian_learned": "learned",
-    "gaussian_optimal": "optimal",
-    "bernoulli": "none",
-}
-#: columns that identify a run (carried into every long table)
-ID_COLUMNS: tuple[str, ...] = (
-    "run_dir",
-    "experiment",
-    "dataset",
-    "model",
-    "latent_dim",
-    "objective",
-    "encoder",
-    "likelihood",
-    "sigma2_mode",
-    "sigma2_rule",
-    "sigma2",
-    "max_steps",
-    "kl_anneal_steps",
-    "seed",
-    "status",
-)
-#: scalar metrics melted by :func:`tidy`
-METRIC_COLUMNS: tuple[str, ...] = (
-    "step",
-    "elbo",
-    "elbo_test",
-    "rec",
-    "kl",
-    "mse",
-    "sigma2_final",
-    "sigma2_optimal",
-    "active_units",
-    "collapsed_fraction",
-    "collapse_integrated",
-    "log_px_test",
-    "wall_time_s",
-)
-RUN_COLUMNS: tuple[str, ...] = (
-    "run_dir",
-    "run_name",
-    *CONFIG_KEYS,
-    "sigma2_mode",
-    "sigma2_rule",
-    "status",
-    "error",
-    *(c for c in RESULT_SCALARS),
-    "sigma2_final",
-    "collapse_integrated",
-    *LIST_COLUMNS,
+from lucas2019.likelihood_names import SIGMA2_MODES
+from lucas2019.run_schema import (
+    CONFIG_COLUMNS,
+    FLOATS,
+    LONG_TABLE_ID_COLUMNS,
+    RESULT_JSON,
+    RUN_TABLE_COLUMNS,
+    TEXT,
+    TIDY_METRICS,
 )
 
 
@@ -198,18 +120,16 @@ def _last_metrics_step(run_dir: Path) -> float | None:
 
 def _run_row(run_dir: Path, root: Path) -> dict[str, Any]:
     """One row of :func:`collect_runs` for ``run_dir``."""
-    row: dict[str, Any] = dict.fromkeys(RUN_COLUMNS)
+    row: dict[str, Any] = dict.fromkeys(RUN_TABLE_COLUMNS)
     row["run_dir"] = str(run_dir)
     row["run_name"] = str(run_dir.relative_to(root)) if run_dir != root else "."
     cfg, cfg_error = _load_config(run_dir)
-    for col, path in CONFIG_KEYS.items():
-        row[col] = _get(cfg, path)
-    unresolved = [c for c in CONFIG_KEYS if isinstance(row[c], str) and "${" in row[c]]
-    for col in ("latent_dim", "max_steps", "kl_anneal_steps", "seed", "sigma2_switch_step"):
-        if row[col] is not None:
-            row[col] = _float_or_none(row[col])
-    for col in ("sigma2", "beta0", "lr", "sigma2_lr"):
-        row[col] = _float_or_none(row[col])
+    unresolved = []
+    for col in CONFIG_COLUMNS:
+        value = _get(cfg, col.path)
+        if isinstance(value, str) and "${" in value:
+            unresolved.append(col.name)
+        row[col.name] = value if col.kind == TEXT else _float_or_none(value)
     errors = [cfg_error] if cfg_error and cfg_error != "config.yaml absent" else []
 
     result_path = run_dir / "result.json"
@@ -227,12 +147,12 @@ def _run_row(run_dir: Path, root: Path) -> dict[str, Any]:
 
     if result is not None:
         row["status"] = str(result.get("status") or "unknown")
-        for col in RESULT_SCALARS:
-            row[col] = _float_or_none(result.get(col))
-        row["sigma2_final"] = _float_or_none(result.get("sigma2"))
-        for col in LIST_COLUMNS:
-            value = result.get(col)
-            row[col] = list(value) if isinstance(value, list) else None
+        for key in (k for k in RESULT_JSON if k.column is not None):
+            value = result.get(key.name)
+            if key.kind == FLOATS:
+                row[key.column] = list(value) if isinstance(value, list) else None
+            else:
+                row[key.column] = _float_or_none(value)
         if row["experiment"] is None and isinstance(result.get("experiment"), str):
             row["experiment"] = result["experiment"]
         if row["latent_dim"] is None:
@@ -257,8 +177,8 @@ def sigma2_rule(row: Mapping[str, Any]) -> str | None:
     """How a run set σ², in words: 'fixed', 'optimal', 'learned (adam, lr 0.0005)', or either
     adaptive rule followed by '→ optimal at step N' / '→ learned (...) at step N'.
 
-    ``row`` holds the :data:`CONFIG_KEYS` columns of :func:`collect_runs` (``sigma2_lr`` None
-    means the model's ``lr``); None when the likelihood is unknown or has no σ².
+    ``row`` holds the config columns of :func:`collect_runs` (``sigma2_lr`` None means the
+    model's ``lr``); None when the likelihood is unknown or has no σ².
     """
     mode = SIGMA2_MODES.get(str(row.get("likelihood")))
     if mode in (None, "none"):
@@ -277,14 +197,10 @@ def sigma2_rule(row: Mapping[str, Any]) -> str | None:
 def collect_runs(root: str | os.PathLike) -> pd.DataFrame:
     """One row per run folder under ``root`` (searched recursively; ``root`` may be a run itself).
 
-    Columns: ``run_dir``, ``run_name`` (relative to root), the config keys of :data:`CONFIG_KEYS`
-    (``sigma2`` is the configured fixed or initial σ²), ``sigma2_mode`` ('fixed'|'learned'|
-    'optimal'|'none'|None), ``sigma2_rule`` (how σ² was set, see :func:`sigma2_rule`), ``status``
-    ('completed'|'diverged'|'failed' from result.json, or 'incomplete'|'missing'|'corrupt'),
-    ``error`` (why a folder is corrupt, or a failed job's error), the result.json scalars (per
-    example, nats; ``sigma2_optimal`` is the closed-form σ² for the final model), ``sigma2_final``
-    (result.json 'sigma2'), ``collapse_integrated`` (ε-averaged collapsed fraction, in [0, 1]) and
-    the list columns ``kl_per_latent``, ``collapse_eps``, ``collapse_curve``.
+    Columns: :data:`lucas2019.run_schema.RUN_TABLE` (names, units and meanings), in its order:
+    the config.yaml values, how σ² was set, ``status`` ('completed'|'diverged'|'failed' from
+    result.json, or 'incomplete'|'missing'|'corrupt') and ``error``, then the result.json numbers
+    (``sigma2_final`` is result.json's ``sigma2``), ``collapse_integrated`` and the list columns.
     """
     root_path = Path(root)
     if not root_path.is_dir():
@@ -293,7 +209,7 @@ def collect_runs(root: str | os.PathLike) -> pd.DataFrame:
             "run folders (each with config.yaml and result.json)."
         )
     rows = [_run_row(d, root_path) for d in _find_run_dirs(root_path)]
-    return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    return pd.DataFrame(rows, columns=list(RUN_TABLE_COLUMNS))
 
 
 def _check_runs(df: pd.DataFrame, arg: str, needed: tuple[str, ...]) -> None:
@@ -313,11 +229,12 @@ def _check_runs(df: pd.DataFrame, arg: str, needed: tuple[str, ...]) -> None:
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
     """Long table, one row per run × scalar metric: ID columns + ``metric`` + ``value`` (float).
 
-    Metrics are those of :data:`METRIC_COLUMNS` present in ``df``; NaN values are dropped.
+    Metrics are those of :data:`lucas2019.run_schema.TIDY_METRICS` present in ``df``; NaN values
+    are dropped.
     """
     _check_runs(df, "df", ("run_dir",))
-    ids = [c for c in ID_COLUMNS if c in df.columns]
-    metrics = [c for c in METRIC_COLUMNS if c in df.columns]
+    ids = [c for c in LONG_TABLE_ID_COLUMNS if c in df.columns]
+    metrics = [c for c in TIDY_METRICS if c in df.columns]
     wide = df[ids + metrics].copy()
     for col in metrics:
         wide[col] = pd.to_numeric(wide[col], errors="coerce")
@@ -333,7 +250,7 @@ def collapse_curves(df: pd.DataFrame) -> pd.DataFrame:
     left out (they are not completed runs; figures report them through their ``expected`` list).
     """
     _check_runs(df, "df", ("run_dir", "collapse_eps", "collapse_curve"))
-    ids = [c for c in (*ID_COLUMNS, "step", "sigma2_final") if c in df.columns]
+    ids = [c for c in (*LONG_TABLE_ID_COLUMNS, "step", "sigma2_final") if c in df.columns]
     frames = []
     for _, row in df.iterrows():
         eps, curve = row["collapse_eps"], row["collapse_curve"]
@@ -360,12 +277,12 @@ def training_curves(source: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Long table of every run's metrics.csv: ID columns + ``step`` + ``metric`` + ``value``.
 
     ``source`` is a results root (read with :func:`collect_runs`) or its DataFrame. Metrics are
-    the metrics.csv columns other than ``step`` (elbo, rec, kl [nats per example], beta, sigma2,
-    collapsed_fraction, active_units, elbo_test, wall_time_s). Unreadable files are skipped.
+    the metrics.csv columns other than ``step`` (:data:`lucas2019.run_schema.METRICS_CSV`).
+    Unreadable files are skipped.
     """
     df = collect_runs(source) if isinstance(source, str | os.PathLike) else source
     _check_runs(df, "source", ("run_dir",))
-    ids = [c for c in ID_COLUMNS if c in df.columns]
+    ids = [c for c in LONG_TABLE_ID_COLUMNS if c in df.columns]
     frames = []
     for _, row in df.iterrows():
         path = Path(row["run_dir"]) / "metrics.csv"

@@ -19,27 +19,11 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from lucas2019.run_schema import WANDB_SUMMARY_KEYS
+
 log = logging.getLogger(__name__)
 
 WANDB_MODES = ("disabled", "offline", "online")
-# result.json keys copied into the W&B run summary (same names, same units: nats per example).
-SUMMARY_KEYS = (
-    "status",
-    "step",
-    "elbo",
-    "elbo_test",
-    "rec",
-    "kl",
-    "mse",
-    "sigma2",
-    "sigma2_optimal",
-    "active_units",
-    "collapsed_fraction",
-    "log_px_test",
-    "latent_dim",
-    "n_train",
-    "wall_time_s",
-)
 
 
 class Tracker:
@@ -152,7 +136,7 @@ class WandbTracker(Tracker):
         if self.run is None:
             return
         try:
-            for key in SUMMARY_KEYS:
+            for key in WANDB_SUMMARY_KEYS:  # result.json's names and units
                 if key in result:
                     self.run.summary[key] = result[key]
             payload = self._final_payload(result, model, x, image_shape)

@@ -87,9 +87,9 @@ def test_build_model_rejects_bad_input(args, kwargs, match):
         build_model(*args, **kwargs)
 
 
-def test_build_model_ignores_null_options():
-    m = build_model("mlp_vae", 4, (4,), 2, encoder=None, objective=None, encoder_hidden=[3])
-    assert _linears(m.encoder) == [(4, 3)]
+def test_build_model_rejects_options_of_other_models_even_when_null():
+    with pytest.raises(ValueError, match=r"does not take option\(s\) \['encoder', 'objective'\]"):
+        build_model("mlp_vae", 4, (4,), 2, encoder=None, objective=None, encoder_hidden=[3])
 
 
 def test_stochastic_loss_terms_deterministic_given_generator():
@@ -101,7 +101,7 @@ def test_stochastic_loss_terms_deterministic_given_generator():
     c = m.loss_terms(x, lik, n_samples=4, generator=torch.Generator().manual_seed(4))
     torch.testing.assert_close(a["rec"], b["rec"])
     assert not torch.allclose(a["rec"], c["rec"])
-    assert a["rec"].shape == a["kl"].shape == a["sse"].shape == (5,)
+    assert a["rec"].shape == a["kl"].shape == a["expected_sse"].shape == (5,)
     with pytest.raises(ValueError, match="n_samples"):
         m.loss_terms(x, lik, n_samples=0)
 

@@ -148,8 +148,8 @@ def test_analytic_with_optimal_sigma2_uses_expected_squared_error():
     m = _random_linear_vae()
     opt = build_likelihood("gaussian_optimal", D).double()
     t = m.loss_terms(X, opt)
-    assert opt.sigma2_value() == pytest.approx((t["sse"].mean() / D).item(), rel=1e-6)
-    assert t["sse"].mean() > ((X - m.decode(m.encode(X)[0])) ** 2).sum(-1).mean()
+    assert opt.sigma2_value() == pytest.approx((t["expected_sse"].mean() / D).item(), rel=1e-6)
+    assert t["expected_sse"].mean() > ((X - m.decode(m.encode(X)[0])) ** 2).sum(-1).mean()
 
 
 def test_gradient_vanishes_at_ppca_optimum():

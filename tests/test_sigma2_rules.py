@@ -17,28 +17,15 @@ from lucas2019.tracking import Tracker
 from paper_figures import fig8
 from paper_figures.verdicts import verdict_c7
 
-# A linear VAE with the analytic ELBO, full batch: training is deterministic, so the σ² a step
+# The conftest's linear VAE (analytic ELBO, full batch) trains deterministically, so the σ² a step
 # used can be checked against quantities computed along another code path.
-LINEAR = [
-    "dataset=synthetic",
-    "dataset.options.dim=10",
-    "dataset.options.n_strong=3",
-    "dataset.n_train=200",
-    "dataset.n_test=50",
-    "model=linear_vae",
-    "model.objective=analytic",
-    "model.latent_dim=4",
-    "optim.lr=0.01",
-    "trainer.eval_every=1",
-    "trainer.iw_samples=0",
-    "trainer.progress=false",
-    "torch_threads=1",
-]
+EVERY_STEP = "trainer.eval_every=1"
 
 
-def train_linear(compose_train, run_dir, *overrides) -> tuple[dict, pd.DataFrame]:
-    result = trainer.train(compose_train([*LINEAR, f"run_dir={run_dir}", *overrides]))
-    return result, pd.read_csv(run_dir / "metrics.csv")
+def metrics_of(train_linear, run_dir, *overrides) -> pd.DataFrame:
+    """metrics.csv of a linear run evaluated after every step."""
+    train_linear(run_dir, EVERY_STEP, *overrides)
+    return pd.read_csv(run_dir / "metrics.csv")
 
 
 def model_state(run_dir) -> dict:
@@ -48,15 +35,13 @@ def model_state(run_dir) -> dict:
 # ---------------------------------------------------------------- the closed-form σ²
 
 
-def test_closed_form_sigma2_is_the_batch_mse_at_every_step(compose_train, tmp_path):
-    _, m = train_linear(
-        compose_train, tmp_path, "likelihood=gaussian_optimal", "trainer.max_steps=30"
-    )
+def test_closed_form_sigma2_is_the_batch_optimum_at_every_step(train_linear, tmp_path):
+    m = metrics_of(train_linear, tmp_path, "likelihood=gaussian_optimal", "trainer.max_steps=30")
     # The σ² a step used is that step's batch E_q MSE (rounding: float32 sums in two orders).
-    np.testing.assert_allclose(m["sigma2"], m["batch_mse"], rtol=1e-5)
-    # Independent path: full batch, so step t's batch MSE is the E_q MSE that the evaluation
+    np.testing.assert_allclose(m["sigma2"], m["sigma2_optimal_batch"], rtol=1e-5)
+    # Independent path: full batch, so step t's batch optimum is the one that the evaluation
     # after step t - 1 computed from the same parameters (metrics.evaluate, not the train step).
-    np.testing.assert_allclose(m["batch_mse"][1:], m["sigma2_optimal"][:-1], rtol=1e-5)
+    np.testing.assert_allclose(m["sigma2_optimal_batch"][1:], m["sigma2_optimal"][:-1], rtol=1e-5)
     assert m["sigma2"].iloc[-1] < 0.8 * m["sigma2"].iloc[0]  # σ² follows the improving fit
 
 
@@ -64,14 +49,14 @@ def test_closed_form_sigma2_is_the_batch_mse_at_every_step(compose_train, tmp_pa
 
 
 def test_zero_sigma2_lr_holds_sigma2_and_leaves_every_other_update_unchanged(
-    compose_train, tmp_path
+    train_linear, tmp_path
 ):
     steps = "trainer.max_steps=40"
-    _, fixed = train_linear(
-        compose_train, tmp_path / "fixed", steps, "likelihood=gaussian_fixed", "likelihood.sigma2=2"
+    fixed = metrics_of(
+        train_linear, tmp_path / "fixed", steps, "likelihood=gaussian_fixed", "likelihood.sigma2=2"
     )
-    _, held = train_linear(
-        compose_train,
+    held = metrics_of(
+        train_linear,
         tmp_path / "held",
         steps,
         "likelihood=gaussian_learned",
@@ -82,22 +67,22 @@ def test_zero_sigma2_lr_holds_sigma2_and_leaves_every_other_update_unchanged(
     a, b = model_state(tmp_path / "fixed"), model_state(tmp_path / "held")
     for key in a:
         torch.testing.assert_close(b[key], a[key], rtol=0, atol=0)
-    cols = ["elbo", "rec", "kl", "batch_mse", "active_units"]
+    cols = ["elbo", "rec", "kl", "sigma2_optimal_batch", "active_units"]
     pd.testing.assert_frame_equal(held[cols], fixed[cols], rtol=1e-12)
 
 
 def test_sigma2_lr_changes_the_sigma2_trajectory_and_defaults_to_the_model_lr(
-    compose_train, tmp_path
+    train_linear, tmp_path
 ):
     runs = {
-        name: train_linear(
-            compose_train,
+        name: metrics_of(
+            train_linear,
             tmp_path / name,
             "trainer.max_steps=20",
             "likelihood=gaussian_learned",
             "likelihood.sigma2=2",
             *extra,
-        )[1]
+        )
         for name, extra in {
             "default": [],
             "same": ["likelihood.sigma2_lr=0.01"],
@@ -114,10 +99,10 @@ def test_sigma2_lr_changes_the_sigma2_trajectory_and_defaults_to_the_model_lr(
     assert drop_fast == pytest.approx(20 * 0.1, rel=0.1)
 
 
-def test_sgd_sigma2_step_is_minus_lr_times_the_closed_form_gradient(compose_train, tmp_path):
+def test_sgd_sigma2_step_is_minus_lr_times_the_closed_form_gradient(train_linear, tmp_path):
     lr, s0, floor = 1e-3, 2.0, 1e-6
-    _, m = train_linear(
-        compose_train,
+    m = metrics_of(
+        train_linear,
         tmp_path,
         "trainer.max_steps=1",
         "likelihood=gaussian_learned",
@@ -125,7 +110,7 @@ def test_sgd_sigma2_step_is_minus_lr_times_the_closed_form_gradient(compose_trai
         "likelihood.sigma2_optim=sgd",
         f"likelihood.sigma2_lr={lr}",
     )
-    d, mse = 10, float(m["batch_mse"].iloc[0])
+    d, mse = 10, float(m["sigma2_optimal_batch"].iloc[0])
     # −ELBO per example = d·mse/(2σ²) + (d/2)·log σ² + ...; σ² = m + (σ²₀ − m)·e^θ, θ₀ = 0.
     grad_theta = (s0 - floor) * 0.5 * (d / s0 - d * mse / s0**2)
     expected = floor + (s0 - floor) * math.exp(-lr * grad_theta)
@@ -135,9 +120,9 @@ def test_sgd_sigma2_step_is_minus_lr_times_the_closed_form_gradient(compose_trai
 # ---------------------------------------------------------------- switching rules
 
 
-def test_learned_then_optimal_switches_at_the_configured_step(compose_train, tmp_path):
-    _, m = train_linear(
-        compose_train,
+def test_learned_then_optimal_switches_at_the_configured_step(train_linear, tmp_path):
+    m = metrics_of(
+        train_linear,
         tmp_path,
         "trainer.max_steps=20",
         "likelihood=gaussian_learned",
@@ -147,12 +132,12 @@ def test_learned_then_optimal_switches_at_the_configured_step(compose_train, tmp
     )
     before, after = m[m["step"] <= 10], m[m["step"] > 10]
     assert (before["sigma2"] > 1.5).all()  # learned at lr 0.01: still near 2
-    np.testing.assert_allclose(after["sigma2"], after["batch_mse"], rtol=1e-5)
+    np.testing.assert_allclose(after["sigma2"], after["sigma2_optimal_batch"], rtol=1e-5)
 
 
-def test_optimal_then_learned_continues_from_the_last_closed_form_value(compose_train, tmp_path):
-    _, m = train_linear(
-        compose_train,
+def test_optimal_then_learned_continues_from_the_last_closed_form_value(train_linear, tmp_path):
+    m = metrics_of(
+        train_linear,
         tmp_path,
         "trainer.max_steps=20",
         "likelihood=gaussian_optimal",
@@ -165,7 +150,7 @@ def test_optimal_then_learned_continues_from_the_last_closed_form_value(compose_
     # One Adam step moves log σ² by at most ~lr from where the closed form left it.
     assert abs(math.log(first_learned / last_closed_form)) <= 0.0101
     learned = m[m["step"] > 10]
-    assert not np.allclose(learned["sigma2"], learned["batch_mse"], rtol=1e-3)
+    assert not np.allclose(learned["sigma2"], learned["sigma2_optimal_batch"], rtol=1e-3)
 
 
 class StopAtStep(Tracker):
@@ -184,21 +169,19 @@ class StopAtStep(Tracker):
     [("gaussian_optimal", "learned", 14), ("gaussian_learned", "optimal", 10)],
 )
 def test_a_run_stopped_around_the_switch_resumes_identically(
-    compose_train, tmp_path, start, switch_to, stop_at
+    train_linear, tmp_path, start, switch_to, stop_at
 ):
     overrides = [
-        *LINEAR,
         "trainer.max_steps=24",
         "trainer.eval_every=2",
         f"likelihood={start}",
         "likelihood.sigma2_switch_step=10",
         f"likelihood.sigma2_switch_to={switch_to}",
     ]
-    reference = trainer.train(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
-    cfg = compose_train([*overrides, f"run_dir={tmp_path / 'run'}"])
+    reference = train_linear(tmp_path / "ref", *overrides)
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=StopAtStep(stop_at))
-    resumed = trainer.train(cfg)
+        train_linear(tmp_path / "run", *overrides, tracker=StopAtStep(stop_at))
+    resumed = train_linear(tmp_path / "run", *overrides)
     assert resumed["elbo"] == pytest.approx(reference["elbo"], rel=1e-12)
     assert resumed["sigma2"] == pytest.approx(reference["sigma2"], rel=1e-12)
     pd.testing.assert_frame_equal(
@@ -230,7 +213,7 @@ def test_switch_mode_keeps_sigma2_continuous_and_survives_a_state_dict_round_tri
     ("overrides", "key", "hint"),
     [
         (["likelihood.sigma2_lr=-1", "likelihood=gaussian_learned"], "sigma2_lr", ">= 0"),
-        (["likelihood.sigma2_lr=0.1"], "sigma2_lr", "only with a learned σ²"),
+        (["likelihood.sigma2_lr=0.1"], "sigma2_lr", "null unless σ² is learned"),
         (["likelihood.sigma2_optim=rmsprop", "likelihood=gaussian_learned"], "sigma2_optim", "sgd"),
         (["likelihood.sigma2_optim=sgd"], "sigma2_optim", "no σ² parameter"),
         (["likelihood.sigma2_switch_to=optimal"], "sigma2_switch_to", "gaussian_fixed"),
@@ -301,90 +284,92 @@ def test_sigma2_rule_labels(row, label):
     assert results.sigma2_rule(row) == label
 
 
-def dynamics_tables(rules: dict[str, dict], steps: int = 2000):
-    """Runs and curves of a sigma2_dynamics sweep. Per rule: ``elbo`` (from σ² 10, from 0.01),
-    ``reach`` (step where σ² meets its optimum 0.05), optional ``switch`` step; active units are
-    0 before a switch and 50 otherwise."""
-    runs, curves = [], []
-    for rule, spec in rules.items():
-        for s0, elbo in zip((10.0, 0.01), spec["elbo"], strict=True):
-            run_dir = f"{rule}/{s0}"
-            runs.append(
-                {
-                    "run_dir": run_dir,
-                    "sigma2": s0,
-                    "sigma2_rule": rule,
-                    "sigma2_switch_step": spec.get("switch"),
-                    "status": "completed",
-                    "step": steps,
-                    "active_units": 50.0,
-                    "elbo": elbo,
-                }
+RULES = ("learned", "learned_fast", "optimal", "learned_then_optimal")
+INITIAL = (10.0, 0.1)  # data units²; the optimum is ≈ 0.09
+STEPS = 300
+SLOW, FAST, OPTIMAL = "learned (adam, lr 0.01)", "learned (adam, lr 0.05)", "optimal"
+SWITCH = f"{SLOW} → optimal at step {STEPS // 2}"
+
+
+@pytest.fixture(scope="module")
+def rule_sweep(train_linear, tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """collect_runs and training_curves of real runs of every σ² rule from each initial σ²
+    (linear VAE at optim.lr 0.01, 300 steps, evaluated every 15)."""
+    root = tmp_path_factory.mktemp("sigma2_rules")
+    for rule in RULES:
+        for sigma2 in INITIAL:
+            train_linear(
+                root / rule / f"{sigma2:g}",
+                f"sigma2_rule={rule}",
+                f"likelihood.sigma2={sigma2}",
+                f"trainer.max_steps={STEPS}",
+                "trainer.eval_every=15",
             )
-            for step in range(100, steps + 1, 100):
-                s2 = 0.05 if step >= spec["reach"] else s0
-                units = 0.0 if step <= spec.get("switch", 0) else 50.0
-                for metric, value in (
-                    ("sigma2", s2),
-                    ("sigma2_optimal", 0.05),
-                    ("active_units", units),
-                ):
-                    curves.append({"run_dir": run_dir, "step": step, "metric": metric})
-                    curves[-1]["value"] = value
-    return pd.DataFrame(runs), pd.DataFrame(curves)
+    runs = results.collect_runs(root)
+    return runs, results.training_curves(runs)
 
 
-SLOW, FAST, OPTIMAL = "learned (adam, lr 0.0005)", "learned (adam, lr 0.05)", "optimal"
-SWITCH = f"{SLOW} → optimal at step 1000"
-NEVER = 10**9
+def run_of(runs: pd.DataFrame, rule: str, sigma2: float) -> pd.Series:
+    """The collect_runs row of one rule's run from initial σ² ``sigma2``."""
+    return runs.loc[(runs["sigma2_rule"] == rule) & (runs["sigma2"] == sigma2)].iloc[0]
 
 
-def test_verdict_c7_says_optimiser_speed_when_a_fast_sigma2_closes_the_gap():
-    runs, curves = dynamics_tables(
-        {
-            SLOW: {"elbo": (-1000.0, 700.0), "reach": NEVER},
-            FAST: {"elbo": (650.0, 770.0), "reach": 200},
-            OPTIMAL: {"elbo": (770.0, 770.0), "reach": 100},
-            SWITCH: {"elbo": (500.0, 700.0), "reach": 1100, "switch": 1000},
-        }
-    )
-    v = verdict_c7(runs, curves, min_steps=1000)
-    assert v.holds is False and "answer: optimiser speed" in v.detail
-    assert f"{FAST} 7.1%" in v.detail  # (770 − 650) / (700 + 1000) of the gap is left
-    assert "never (slow)" in v.detail and "by 10% of training (fast)" in v.detail
-    assert "initial σ² has no effect" in v.detail
-    assert "AU 0 at the switch (step 1000), 50 at the end" in v.detail
+def elbo_gap(runs: pd.DataFrame, rule: str) -> float:
+    """ELBO from the smallest initial σ² minus ELBO from the largest [nats per example]."""
+    return run_of(runs, rule, min(INITIAL))["elbo"] - run_of(runs, rule, max(INITIAL))["elbo"]
 
 
-def test_verdict_c7_says_local_optimum_when_the_gap_stays_with_a_fast_sigma2():
-    runs, curves = dynamics_tables(
-        {
-            SLOW: {"elbo": (-1000.0, 700.0), "reach": NEVER},
-            FAST: {"elbo": (-500.0, 700.0), "reach": 200},
-        }
-    )
+def test_verdict_c7_on_real_runs_says_optimiser_speed(rule_sweep):
+    """In a linear VAE nothing is a local optimum: a fast σ² closes the slow rule's gap."""
+    runs, curves = rule_sweep
+    assert set(runs["sigma2_rule"]) == {SLOW, FAST, OPTIMAL, SWITCH}
+    assert elbo_gap(runs, SLOW) > 1.0  # from σ² = 10 at lr 0.01, σ² is still far too large
+    left = elbo_gap(runs, FAST) / elbo_gap(runs, SLOW)
     v = verdict_c7(runs, curves)
-    assert v.holds is True and "answer: local optimum" in v.detail and "70.6%" in v.detail
+    assert v.holds is False and "answer: optimiser speed" in v.detail, v.detail
+    assert f"{FAST} {100 * left:.1f}%" in v.detail and left < 0.5
+    assert "never (slow)" in v.detail and "of training (fast)" in v.detail
+    assert "initial σ² has no effect" in v.detail  # the closed form forgets its start exactly
+    big = run_of(runs, SWITCH, max(INITIAL))
+    units = curves.loc[(curves["run_dir"] == big["run_dir"]) & (curves["metric"] == "active_units")]
+    at_switch = units.loc[units["step"] <= STEPS // 2, "value"].iloc[-1]
+    assert (at_switch, big["active_units"]) == (0, 4)  # the closed form revives every latent
+    assert f"AU 0 at the switch (step {STEPS // 2}), 4 at the end" in v.detail
 
 
-def test_verdict_c7_cannot_judge_without_fast_and_slow_rules_or_a_gap():
-    late = {SLOW: {"elbo": (-1000.0, 700.0), "reach": NEVER}, FAST: {"elbo": (0, 1), "reach": 1500}}
-    assert "needs a slow and a fast" in verdict_c7(*dynamics_tables(late)).detail
-    no_gap = {SLOW: {"elbo": (710.0, 700.0), "reach": NEVER}, FAST: {"elbo": (0, 1), "reach": 10}}
-    assert "no ELBO gap" in verdict_c7(*dynamics_tables(no_gap)).detail
-    runs, curves = dynamics_tables(late)
-    assert "too short" in verdict_c7(runs, curves, min_steps=5000).detail
+def test_verdict_c7_says_local_optimum_when_the_gap_stays_with_a_fast_sigma2(rule_sweep):
+    runs, curves = rule_sweep
+    runs = runs.copy()
+    # the fast rule's run from σ² = 10 ends 70% of the slow rule's gap below its partner
+    big = (runs["sigma2_rule"] == FAST) & (runs["sigma2"] == max(INITIAL))
+    small_elbo = run_of(runs, FAST, min(INITIAL))["elbo"]
+    runs.loc[big, "elbo"] = small_elbo - 0.7 * elbo_gap(runs, SLOW)
+    v = verdict_c7(runs, curves)
+    assert v.holds is True and "answer: local optimum" in v.detail and f"{FAST} 70.0%" in v.detail
 
 
-def test_fig8_draws_one_column_per_rule_and_lists_missing_initial_values(tmp_path):
-    runs, curves = dynamics_tables(
-        {SLOW: {"elbo": (0.0, 1.0), "reach": NEVER}, OPTIMAL: {"elbo": (1.0, 1.0), "reach": 100}}
+def test_verdict_c7_cannot_judge_without_fast_and_slow_rules_or_a_gap(rule_sweep):
+    runs, curves = rule_sweep
+    without_fast = runs.loc[runs["sigma2_rule"] != FAST]
+    assert "needs a slow and a fast" in verdict_c7(without_fast, curves).detail
+    no_gap = runs.copy()
+    slow_big = (no_gap["sigma2_rule"] == SLOW) & (no_gap["sigma2"] == max(INITIAL))
+    no_gap.loc[slow_big, "elbo"] = run_of(runs, SLOW, min(INITIAL))["elbo"] + 0.1
+    assert "no ELBO gap" in verdict_c7(no_gap, curves).detail
+    assert "too short" in verdict_c7(runs, curves, min_steps=STEPS + 1).detail
+
+
+def test_fig8_draws_one_column_per_rule_and_lists_missing_initial_values(rule_sweep, tmp_path):
+    _, curves = rule_sweep
+    expected = (10.0, 1.0, 0.1)
+    rendered = fig8.render(
+        curves, 0.09, tmp_path, mle_label="pPCA σ²_MLE (k = 4)", expected=expected
     )
-    curves = curves.merge(runs[["run_dir", "sigma2", "sigma2_rule"]])
-    rendered = fig8.render(curves, 0.04, tmp_path, mle_label="pPCA σ²_MLE (k = 4)")
     assert (tmp_path / "fig8.png").stat().st_size > 5000
+    rules = sorted((SLOW, FAST, OPTIMAL, SWITCH))
     info = rendered.info["axes"]
-    assert [a["title"] for a in info[:2]] == [SLOW, OPTIMAL]
-    assert info[0]["yscale"] == "log" and info[2]["ylabel"] == "active units [count]"
-    assert info[1]["legend"] == ["σ²₀ = 10", "σ²₀ = 0.01", "pPCA σ²_MLE (k = 4)"]
-    assert rendered.missing == [f"{SLOW}, σ²=1", f"{OPTIMAL}, σ²=1"]
+    assert [a["title"] for a in info[: len(rules)]] == rules
+    assert info[0]["yscale"] == "log" and info[len(rules)]["ylabel"] == "active units [count]"
+    legend = info[len(rules) - 1]["legend"]  # on the last column
+    assert legend == ["σ²₀ = 10", "σ²₀ = 0.1", "pPCA σ²_MLE (k = 4)"]
+    assert rendered.missing == [f"{rule}, σ²=1" for rule in rules]
