@@ -407,21 +407,6 @@ def result_config(cfg: DictConfig) -> dict[str, Any]:
 # --- rules that tie keys together ---------------------------------------------------------------
 
 
-def expected_data_dim(dataset: DictConfig) -> int:
-    """The data dimension d a dataset config will produce, known without loading any data."""
-    options = dataset.get("options") or {}
-    if dataset.name == "mnist":
-        return 28 * 28
-    if dataset.name == "digits":
-        return 8 * 8
-    if dataset.name == "celeba":
-        size = int(options.get("image_size", 64))
-        return (1 if options.get("grayscale", False) else 3) * size * size
-    spectrum = options.get("spectrum")
-    explicit = spectrum is not None and not isinstance(spectrum, str)
-    return len(spectrum) if explicit else int(options.get("dim", 20))
-
-
 def _check_subset(dataset: DictConfig) -> None:
     """A subset no larger than a fixed split (digits has 1,497 training and 300 test images)."""
     if dataset.name != "digits":
@@ -439,7 +424,8 @@ def _check_subset(dataset: DictConfig) -> None:
 def _check_model(c: DictConfig) -> None:
     model = c.model
     if model.name in LINEAR_MODELS:
-        d = expected_data_dim(c.dataset)
+        options = OmegaConf.to_container(c.dataset.options, resolve=True)
+        d = data.SOURCES[c.dataset.name].data_dim(options)
         _check(
             model.latent_dim <= d,
             "model.latent_dim",

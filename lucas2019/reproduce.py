@@ -6,8 +6,10 @@
 
 Arguments of the form ``key=value`` are Hydra overrides given to every run (dataset, scale,
 seed, launcher keys...). Runs go to ``<out>/runs/<experiment>/`` through Hydra multiruns (the
-launcher is ``local_parallel`` unless ``--launcher`` says otherwise); a run whose folder already
-holds a completed result is not trained again. The analytic tables go to ``<out>/analytic/``;
+launcher is ``local_parallel`` unless ``--launcher`` says otherwise). Each run's job checks its
+folder (:mod:`lucas2019.run_folder`): a completed run of the same config is not trained again, a
+larger ``trainer.max_steps`` extends it from its last checkpoint, and a different config is
+refused (the sweep's summary lists it). The analytic tables go to ``<out>/analytic/``;
 figures, Table 1 and ``index.md`` (claims C1-C6 of the paper and C7 beyond it, with verdicts
 computed from the numbers) go to ``<out>/figures/``.
 """
@@ -19,25 +21,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import linear_vae
 from lucas2019 import results
 from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
+from paper_figures.index import IndexEntry, write_index
+from paper_figures.registry import EXPERIMENTS, Inputs, index_entries
 
-EXPERIMENTS = (
-    "fig3_linear_vae",
-    "fig4_encoders",
-    "fig5_fixed_sigma",
-    "fig6_learned_sigma",
-    "table1",
-    "sigma2_dynamics",
-)
-# Runs shorter than this are too short to judge collapse claims (PAPER.md: unused latents need
-# time to reach KL < ε); verdicts on them say "cannot judge".
+# Runs shorter than this are too short to judge collapse claims: an unused latent's KL takes
+# hundreds of steps to fall below ε, so a short run overstates the live latents. Verdicts on them
+# say "cannot judge".
 MIN_STEPS_TO_JUDGE = 1000
 
 
@@ -81,139 +80,53 @@ def run_experiment(name: str, overrides: Sequence[str], launcher: str, sweep_dir
         if sweep_dir.exists()
         else 0
     )
-    _say(f"{name}: launching its sweep ({done} runs already completed are skipped)")
+    _say(
+        f"{name}: launching its sweep ({done} runs already completed are skipped, or extended to "
+        "a larger trainer.max_steps; a run of another config is refused)"
+    )
     return subprocess.run(command, check=False).returncode == 0
 
 
 def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     """Every figure and Table 1 from the run folders and analytic tables; returns index.md."""
-    from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1
-    from paper_figures.index import IndexEntry, write_index
-
     analytic, figures = out / "analytic", out / "figures"
     eigenvalues = pd.read_csv(analytic / "spectrum.csv")["eigenvalue"].to_numpy()
     by_k = pd.read_csv(analytic / "likelihood_vs_k.csv")
     runs = {name: _runs(out / "runs" / name) for name in experiments}
-    never_ran = [name for name, table in runs.items() if table.empty]
-    runs = {name: table for name, table in runs.items() if not table.empty}
-    entries = [
-        IndexEntry(
-            "Figure 1: pPCA landscape around a zero column",
-            fig1.render(pd.read_csv(analytic / "landscape.csv"), figures),
-            notes=_stationary_notes(analytic),
-        )
-    ]
-    entries += [
+    never_ran = [
         IndexEntry(f"{name}: no runs", [], missing=[f"every run of {name} (its sweep never ran)"])
-        for name in never_ran
+        for name, table in runs.items()
+        if table.empty
     ]
-    entries.append(
-        IndexEntry(
-            "Figure 2: log marginal likelihood against k",
-            fig2.render(by_k, figures, eigenvalues=eigenvalues),
-            claims=("C1", "C2"),
-            verdicts=fig2.verdict(by_k, eigenvalues),
-        )
+    inputs = Inputs(
+        analytic=analytic,
+        eigenvalues=eigenvalues,
+        by_k=by_k,
+        runs={name: table for name, table in runs.items() if not table.empty},
+        ppca_mle=partial(_mle_row, by_k, eigenvalues),
+        min_steps=MIN_STEPS_TO_JUDGE,
     )
-    for name, module, title in (
-        ("fig3_linear_vae", fig3, "Figure 3: linear VAE training"),
-        ("fig4_encoders", fig4, "Figure 4: linear decoder, three encoders"),
-    ):
-        if name in runs:
-            mle = _mle_row(by_k, runs[name])["log_likelihood"]
-            curves = results.training_curves(runs[name])
-            entries.append(
-                IndexEntry(
-                    title,
-                    module.render(curves, mle, figures),
-                    claims=("C3",),
-                    verdicts=[module.verdict(curves, mle, min_steps=MIN_STEPS_TO_JUDGE)],
-                    notes=[f"pPCA MLE (learned σ²) = {mle:.4f} nats"],
-                )
-            )
-    fixed = runs.get("fig5_fixed_sigma")
-    if fixed is not None:
-        entries.append(
-            IndexEntry(
-                "Figure 5: collapse against ε, fixed σ²",
-                fig5.render(results.collapse_curves(fixed), figures),
-                claims=("C4",),
-                verdicts=[fig5.verdict(fixed, eigenvalues, min_steps=MIN_STEPS_TO_JUDGE)],
-            )
-        )
-        entries.append(
-            IndexEntry(
-                "Figure 7 (beyond the paper): linear prediction vs measured live latents",
-                fig7.render(fixed, eigenvalues, figures),
-                claims=("C4",),
-                verdicts=[fig7.verdict(fixed, eigenvalues, min_steps=MIN_STEPS_TO_JUDGE)],
-            )
-        )
-    learned = runs.get("fig6_learned_sigma")
-    if learned is not None:
-        both = pd.concat([r for r in (fixed, learned) if r is not None], ignore_index=True)
-        entries.append(
-            IndexEntry(
-                "Figure 6: collapse against ε, learned σ² from each initial value",
-                fig6.render(results.collapse_curves(learned), figures),
-                claims=("C5",),
-                verdicts=[fig6.verdict(both, min_steps=MIN_STEPS_TO_JUDGE)],
-            )
-        )
-    if "table1" in runs:
-        table_runs = runs["table1"]
-        entries.append(
-            IndexEntry(
-                "Table 1: fixed vs learned σ², and KL annealing",
-                table1.render(table_runs, figures),
-                claims=("C5", "C6"),
-                verdicts=table1.verdict(
-                    table_runs, results.training_curves(table_runs), min_steps=MIN_STEPS_TO_JUDGE
-                ),
-            )
-        )
-    if "sigma2_dynamics" in runs:
-        dynamics = runs["sigma2_dynamics"]
-        mle = _mle_row(by_k, dynamics)
-        curves = results.training_curves(dynamics)
-        k = int(mle["n_latent"])
-        entries.append(
-            IndexEntry(
-                "Figure 8 (beyond the paper): σ² trajectories under each σ² rule",
-                fig8.render(curves, mle["sigma2"], figures, mle_label=f"pPCA σ²_MLE (k = {k})"),
-                claims=("C7",),
-                verdicts=[fig8.verdict(dynamics, curves, min_steps=MIN_STEPS_TO_JUDGE)],
-                notes=[f"linear theory: pPCA σ²_MLE = {mle['sigma2']:.4g} at k = {k}"],
-            )
-        )
-    return write_index(figures, entries)
+    return write_index(figures, [*never_ran, *index_entries(inputs, figures)])
 
 
 def _runs(sweep_dir: Path) -> pd.DataFrame:
     """The sweep's runs; an empty table when the sweep never started (its figure lists them)."""
     if sweep_dir.exists():
         return results.collect_runs(sweep_dir)
-    return pd.DataFrame(columns=list(results.RUN_COLUMNS))
+    return pd.DataFrame(columns=list(results.RUN_TABLE_COLUMNS))
 
 
-def _mle_row(by_k: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+def _mle_row(by_k: pd.DataFrame, eigenvalues: np.ndarray, runs: pd.DataFrame) -> pd.Series:
     """The learned-σ² pPCA row of Figure 2's table (``n_latent``, ``sigma2`` [data units²],
     ``log_likelihood`` [nats per example]) at the runs' latent size, or at the largest k below it
-    with a finite MLE (a learned σ² is undefined once k reaches the data's rank); NaNs if none."""
+    in the table whose learned σ² is defined (below the rank of the data's covariance
+    ``eigenvalues``, see ``linear_vae.learnable_n_latent``); NaNs if none."""
     k = int(pd.to_numeric(runs["latent_dim"], errors="coerce").dropna().median())
-    rows = by_k[by_k["sigma2_learned"] & (by_k["n_latent"] <= k)]
-    rows = rows[np.isfinite(pd.to_numeric(rows["log_likelihood"], errors="coerce"))]
+    k_learnable = linear_vae.learnable_n_latent(eigenvalues, k)
+    rows = by_k[by_k["sigma2_learned"] & (by_k["n_latent"] <= k_learnable)]
     if rows.empty:
         return pd.Series({"n_latent": k, "sigma2": np.nan, "log_likelihood": np.nan})
     return rows.loc[rows["n_latent"].idxmax()]
-
-
-def _stationary_notes(analytic: Path) -> list[str]:
-    table = pd.read_csv(analytic / "stationary_points.csv")
-    return [
-        f"{r.sigma2_label} (σ² = {r.sigma2:.3g}): the zero column is a {r.label}"
-        for r in table.itertuples()
-    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,18 +16,16 @@ from paper_figures.collapse import render_collapse
 from paper_figures.theme import Rendered, fmt_value
 from paper_figures.verdicts import Verdict, verdict_c4
 
-#: the paper's fixed σ² grid
-SIGMA2_GRID = (30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001)
-
 
 def render(
     curves: pd.DataFrame,
     out_dir: str | os.PathLike,
-    expected: Sequence[float] | None = SIGMA2_GRID,
+    expected: Sequence[float] | None = None,
     dpi: int = 150,
 ) -> Rendered:
-    """Write fig5.png/.pdf; legend entries are the σ² values; return the paths (``.missing``
-    lists expected σ² without a completed run)."""
+    """Write fig5.png/.pdf; legend entries are the σ² values; return the paths. ``expected``: the
+    σ² values the sweep ran (its runs' ``sigma2`` column); ``.missing`` lists those without a
+    completed run."""
     return render_collapse(
         curves, out_dir, "fig5", "fixed σ²", lambda s, _rows: fmt_value(s), expected,
         "fixed σ²", dpi, "fixed",

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from paper_figures.collapse import render_collapse
-from paper_figures.fig5 import SIGMA2_GRID
 from paper_figures.theme import Rendered, fmt_value
 from paper_figures.verdicts import Verdict, verdict_c5
 
@@ -32,10 +31,11 @@ def _label(s2: float, rows: pd.DataFrame) -> str:
 def render(
     curves: pd.DataFrame,
     out_dir: str | os.PathLike,
-    expected: Sequence[float] | None = SIGMA2_GRID,
+    expected: Sequence[float] | None = None,
     dpi: int = 150,
 ) -> Rendered:
-    """Write fig6.png/.pdf (legend: initial σ² → learned σ²); return the paths."""
+    """Write fig6.png/.pdf (legend: initial σ² → learned σ²); return the paths. ``expected``:
+    the initial σ² values the sweep ran; ``.missing`` lists those without a completed run."""
     return render_collapse(
         curves,
         out_dir,

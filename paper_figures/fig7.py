@@ -22,7 +22,6 @@ from paper_figures.common import (
     plain_rows,
     require_columns,
 )
-from paper_figures.fig5 import SIGMA2_GRID
 from paper_figures.theme import LABELS, LEGEND_OUTSIDE, Rendered, new_figure, note_missing, savefig
 from paper_figures.verdicts import Verdict, verdict_c4
 
@@ -43,10 +42,11 @@ def render(
     eigenvalues: Sequence[float],
     out_dir: str | os.PathLike,
     latent_dim: int | None = None,
-    expected: Sequence[float] | None = SIGMA2_GRID,
+    expected: Sequence[float] | None = None,
     dpi: int = 150,
 ) -> Rendered:
-    """Write fig7.png/.pdf; ``latent_dim`` (k) defaults to the runs' median; return the paths."""
+    """Write fig7.png/.pdf; ``latent_dim`` (k) defaults to the runs' median; return the paths.
+    ``expected``: the σ² values the sweep ran; ``.missing`` lists those without a completed run."""
     require_columns(runs, COLUMNS, "runs", "lucas2019.results.collect_runs() rows")
     lam = check_eigenvalues(eigenvalues)
     done, skipped = completed_only(plain_rows(runs, "fixed"))

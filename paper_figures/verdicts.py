@@ -1,5 +1,6 @@
-"""One verdict per claim C1–C6 of PAPER.md, and C7 (beyond the paper: local optimum or slow σ²
-optimiser?), computed from numbers in results/analytic tables.
+"""One verdict per claim: C1–C6 of the paper, and C7 (beyond the paper: local optimum or slow σ²
+optimiser?), computed from numbers in results/analytic tables. docs/claims.md states each claim
+with the measure and thresholds its verdict uses.
 
 Every function returns a :class:`Verdict` whose ``holds`` is True, False, or None ("cannot
 judge": data missing or runs too short) and whose ``detail`` states the numbers behind it.
@@ -160,7 +161,7 @@ def verdict_c2(sweep: pd.DataFrame, eigenvalues: Sequence[float], tol: float = 1
         grp = grp.sort_values("n_latent")
         ks = grp["n_latent"].to_numpy(float)
         ll = pd.to_numeric(grp["log_likelihood"], errors="coerce").to_numpy(float)
-        kstar = int(np.sum(lam > s2))
+        kstar = n_live(lam, s2)
         inc = np.diff(ll)
         before, after = inc[ks[:-1] < kstar], inc[ks[:-1] >= kstar]
         scale = max(1.0, float(np.nanmax(np.abs(ll))))

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from lucas2019.data import DATASETS, PREPROCESSINGS, load, training_arrays
+from linear_vae import Spectrum
+from lucas2019.data import DATASETS, PREPROCESSINGS, SOURCES, load, training_arrays
 from lucas2019.data import preprocess as pre
-from lucas2019.data.info import main, top_eigenvalues
+from lucas2019.data.info import main, summarize
 
 
 def test_digits_shapes_split_and_range():
@@ -39,8 +40,35 @@ def test_subset_reproducible_nested_and_too_large():
     assert not np.array_equal(load("digits", subset=50, seed=4).train, a.train)
     pair = load("digits", subset=(100, None))
     assert pair.train.shape == (100, 64) and pair.test.shape == (300, 64)
-    with pytest.raises(ValueError, match=r"subset=400 is larger than the test split \(300"):
+    with pytest.raises(ValueError, match=r"n_test=400 is larger than the test split of 'digits'"):
         load("digits", subset=400)
+
+
+@pytest.mark.parametrize("preprocess", ["scale01", "binarize_stochastic"])
+def test_a_subset_is_the_rows_a_run_trains_on(preprocess):
+    """One subset path: load(subset=...) picks the rows (and noise) training_arrays picks."""
+    full = load("digits", preprocess=preprocess, seed=7)
+    sub = load("digits", preprocess=preprocess, subset=(120, 40), seed=7)
+    x_train, x_test = training_arrays(full, n_train=120, n_test=40, seed=7)
+    np.testing.assert_array_equal(sub.train, x_train)
+    np.testing.assert_array_equal(sub.test, x_test)
+    for row, label in zip(sub.train[:10], sub.labels_train[:10], strict=True):  # labels follow
+        assert label in full.labels_train[(full.train == row).all(axis=1)]
+
+
+def test_registry_data_dim_matches_the_loaded_data():
+    """Each registry entry knows d without loading; the loaded data agrees."""
+    cases = {
+        "digits": {},
+        "synthetic": {"dim": 7, "n_train": 5, "n_test": 0},
+    }
+    for name, options in cases.items():
+        assert SOURCES[name].data_dim(options) == load(name, **options).dim
+    assert SOURCES["synthetic"].data_dim({"spectrum": [3.0, 2.0, 1.0]}) == 3
+    assert SOURCES["mnist"].data_dim({}) == 784
+    assert SOURCES["celeba"].data_dim({"image_size": 16, "grayscale": True}) == 256
+    assert SOURCES["celeba"].data_dim({}) == 3 * 64 * 64
+    assert DATASETS == tuple(SOURCES)
 
 
 def test_unknown_names():
@@ -113,18 +141,21 @@ def test_synthetic_sample_spectrum_converges():
     errs = []
     for n in (100, 10_000):
         ds = load("synthetic", dim=10, n_train=n, n_test=1, n_strong=3, seed=1)
-        ev = top_eigenvalues(ds.train)
+        ev = Spectrum.from_data(ds.train).eigenvalues
         errs.append(np.max(np.abs(ev - ds.true_eigenvalues) / ds.true_eigenvalues))
     assert errs[1] < 0.08  # relative error ~ sqrt(2/n) per eigenvalue, plus spread
     assert errs[1] < errs[0] / 3
 
 
-def test_top_eigenvalues_matches_numpy_both_paths():
+def test_summarize_eigenvalues_and_live_counts_match_numpy_tall_and_wide():
     rng = np.random.default_rng(0)
-    tall, wide = rng.normal(size=(50, 5)), rng.normal(size=(5, 50))
+    tall, wide = rng.normal(size=(50, 5)), rng.normal(size=(5, 50))  # wide: rank 4 < d
     for x in (tall, wide):
-        ref = np.sort(np.linalg.eigvalsh(np.cov(x.T, ddof=0)))[::-1]
-        np.testing.assert_allclose(top_eigenvalues(x), np.clip(ref, 0, None), atol=1e-10)
+        ref = np.clip(np.sort(np.linalg.eigvalsh(np.cov(x.T, ddof=0)))[::-1], 0, None)
+        report = summarize(x, top=x.shape[1])
+        np.testing.assert_allclose(report["top_eigenvalues"], ref, atol=1e-10)
+        counts = report["n_eigenvalues_above_sigma2"]
+        assert counts == {s: int(np.sum(ref > float(s))) for s in counts}
 
 
 def test_training_arrays_with_both_splits():

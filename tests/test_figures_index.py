@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,8 @@ def test_write_index_no_missing_and_bad_entry(tmp_path: Path) -> None:
     assert text.rstrip().endswith("none")
     with pytest.raises(ValueError, match="IndexEntry"):
         write_index(tmp_path, [{"title": "x"}])
+
+
+def test_the_figure_registry_imports_without_torch() -> None:
+    code = "import sys, paper_figures.registry; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

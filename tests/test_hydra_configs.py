@@ -63,12 +63,28 @@ def _compose_with_hydra(compose_train, overrides):
     return compose_config("train", overrides, return_hydra_config=True)
 
 
-def test_fig5_sweeps_the_papers_sigma2_grid(compose_train):
-    params = _compose_with_hydra(
-        compose_train, ["experiment=fig5_fixed_sigma"]
-    ).hydra.sweeper.params
-    grid = [float(v) for v in params["likelihood.sigma2"].split(",")]
-    assert grid == [30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001]
+PAPER_SIGMA2_GRID = [30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001]  # Figs. 5, 6
+
+
+@pytest.mark.parametrize(
+    "experiment",
+    [
+        "fig5_fixed_sigma",
+        "fig6_learned_sigma",
+        "fig5_fixed_sigma_celeba",
+        "fig6_learned_sigma_celeba",
+    ],
+)
+def test_the_sigma2_presets_sweep_the_papers_grid(compose_train, experiment):
+    params = _compose_with_hydra(compose_train, [f"experiment={experiment}"]).hydra.sweeper.params
+    assert list(params) == ["likelihood.sigma2"]
+    assert [float(v) for v in params["likelihood.sigma2"].split(",")] == PAPER_SIGMA2_GRID
+
+
+def test_the_analytic_tables_default_to_the_papers_grid(compose_train):
+    cfg = compose_train([f"run_dir={CONF}"], config_name="analytic")
+    assert list(cfg.analytic.sigma2_grid) == PAPER_SIGMA2_GRID
+    assert "30,10,3,1,0.3" not in "".join(p.read_text() for p in (CONF / "experiment").iterdir())
 
 
 def test_scale_sets_steps_and_experiment_keeps_them(compose_train):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from lucas2019.config import CONF_DIR
 from lucas2019.reproduce import main
+from paper_figures import registry
+from paper_figures.registry import FIGURES
 
 
 @pytest.mark.slow
@@ -56,6 +60,19 @@ def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
     for name in EXPERIMENTS:
         assert f"every run of {name} (its sweep never ran)" in missing
     assert "C1: optimal linear-VAE ELBO equals the pPCA MLE" in index
+    drawn = [f.title for f in FIGURES if f"## {f.title}" in index]
+    assert drawn == [f.title for f in FIGURES if f.experiment is None]  # only the analytic ones
+
+
+def test_reproduce_runs_the_figure_registrys_experiments_each_a_training_preset():
+    from lucas2019.reproduce import EXPERIMENTS
+
+    assert EXPERIMENTS is registry.EXPERIMENTS
+    assert set(EXPERIMENTS) == {f.experiment for f in FIGURES} - {None}
+    for name in EXPERIMENTS:
+        preset = Path(CONF_DIR) / "experiment" / f"{name}.yaml"
+        assert preset.is_file() and "entry: analytic" not in preset.read_text(), name
+    assert len({f.title for f in FIGURES}) == len(FIGURES)
 
 
 def test_only_accepts_overrides_after_it_and_rejects_unknown_experiments(capsys, tmp_path):

@@ -9,27 +9,31 @@ from __future__ import annotations
 
 import inspect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lucas2019.data import celeba, digits, mnist, synthetic
 from lucas2019.data import preprocess as _pre
 from lucas2019.data.preprocess import PREPROCESSINGS
+from lucas2019.data.source import DatasetSource
 
-DATASETS = ("mnist", "celeba", "digits", "synthetic")
-DEFAULT_PREPROCESS = {
-    "mnist": "scale01",
-    "celeba": "scale01",
-    "digits": "scale01",
-    "synthetic": "none",
+# The dataset registry: a new dataset is a module with a SOURCE and one line here.
+SOURCES: dict[str, DatasetSource] = {
+    "mnist": mnist.SOURCE,
+    "celeba": celeba.SOURCE,
+    "digits": digits.SOURCE,
+    "synthetic": synthetic.SOURCE,
 }
+DATASETS = tuple(SOURCES)
 ROOT_ENV = "LUCAS2019_DATA"
 
 __all__ = [
     "DATASETS",
     "PREPROCESSINGS",
+    "SOURCES",
     "Dataset",
     "default_root",
     "load",
@@ -42,7 +46,7 @@ class Dataset:
     """A loaded, preprocessed dataset. Arrays are float32, one flattened example per row.
 
     Attributes:
-        name: "mnist", "celeba", "digits" or "synthetic".
+        name: one of DATASETS.
         train: (n_train, d) or None when only the test split exists.
         test: (n_test, d) or None when there is no test split.
         image_shape: (C, H, W) for images (rows are C-H-W flattened), (d,) for synthetic.
@@ -135,7 +139,8 @@ def default_root(name: str) -> Path:
     return (Path(base) if base else Path.home() / ".cache" / "lucas2019") / name
 
 
-def _check_options(name: str, func: Any, options: dict[str, Any], reserved: set[str]) -> None:
+def _check_options(name: str, func: Any, options: dict[str, Any]) -> None:
+    reserved = {"root", "download", "seed"}  # load's own arguments, given to every reader
     allowed = [p for p in inspect.signature(func).parameters if p not in reserved]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -162,19 +167,6 @@ def _subset_sizes(subset: Any) -> tuple[int | None, int | None]:
     return sizes
 
 
-def _take(x: np.ndarray | None, n: int | None, rng: np.random.Generator, too_large: str):
-    """Seeded subset of rows; returns (x, indices) with x[:n] of a permutation (nested in n).
-
-    ``too_large`` is the error message when n exceeds the rows; ``{size}`` is filled in.
-    """
-    if x is None or n is None:
-        return x, None
-    if n > len(x):
-        raise ValueError(too_large.format(size=len(x)))
-    idx = rng.permutation(len(x))[:n]
-    return x[idx], idx
-
-
 def load(
     name: str,
     *,
@@ -188,15 +180,16 @@ def load(
     """Load dataset ``name`` and preprocess it.
 
     Args:
-        name: one of DATASETS ("mnist", "celeba", "digits", "synthetic").
+        name: one of DATASETS (the registry :data:`SOURCES`).
         root: folder with the files (mnist, celeba); default :func:`default_root`. Unused by
             digits and synthetic.
         download: mnist only: fetch missing files from the mirrors.
         preprocess: a name in PREPROCESSINGS; None = the dataset's default ("scale01" for images,
             "none" for synthetic, which accepts only "none").
-        subset: n examples of each split (or a pair (n_train, n_test)), drawn without
-            replacement by a permutation seeded with ``seed`` (smaller subsets are nested in
-            larger ones). None = everything.
+        subset: n examples of each split present (or a pair (n_train, n_test)): the first n of
+            a seeded permutation of the split, drawn as :func:`training_arrays` draws them, so
+            they are the rows a run with these sizes and ``seed`` trains on (smaller subsets are
+            nested in larger ones). None = everything.
         seed: seeds the subset, the dequantisation noise, stochastic binarisation, and the
             synthetic data.
         dataset_options: per dataset, e.g. mnist: mirrors, checksums, timeout, retries,
@@ -206,84 +199,83 @@ def load(
     Returns:
         Dataset with float32 (n, d) arrays.
     """
-    if name not in DATASETS:
+    if name not in SOURCES:
         raise ValueError(f"dataset name={name!r}: unknown; allowed {list(DATASETS)}.")
-    preprocess = DEFAULT_PREPROCESS[name] if preprocess is None else preprocess
+    source = SOURCES[name]
+    preprocess = source.default_preprocess if preprocess is None else preprocess
     _pre.check_name(preprocess)
-    if name == "synthetic" and preprocess != "none":
+    allowed = source.preprocessings or PREPROCESSINGS
+    if preprocess not in allowed:
         raise ValueError(
-            f"preprocess={preprocess!r} for dataset 'synthetic': synthetic data is already "
-            "continuous and unbounded; only preprocess='none' (or None) is allowed."
+            f"preprocess={preprocess!r} for dataset {name!r}: allowed {list(allowed)} (or None "
+            f"for {source.default_preprocess!r})."
         )
-    n_sub_train, n_sub_test = _subset_sizes(subset)
-    rng_subset = np.random.default_rng([seed, 1])
-    rng_pre = np.random.default_rng([seed, 2])
-    options: dict[str, Any] = {"seed": seed, "subset": subset, **dataset_options}
-    extra: dict[str, Any] = {}
-    labels: dict[str, np.ndarray | None] = {"train": None, "test": None}
-
-    if name == "mnist":
-        from lucas2019.data import mnist
-
-        _check_options(name, mnist.load_mnist, dataset_options, {"root", "download"})
-        root = default_root(name) if root is None else Path(root)
-        splits = mnist.load_mnist(root, download=download, **dataset_options)
-        raw = {k: (None if v is None else v[0]) for k, v in splits.items()}
-        labels = {k: (None if v is None else v[1]) for k, v in splits.items()}
-        image_shape, max_level, source = mnist.IMAGE_SHAPE, mnist.MAX_LEVEL, str(root)
-    elif name == "celeba":
-        from lucas2019.data import celeba
-
-        _check_options(name, celeba.load_celeba, dataset_options, {"root"})
-        root = default_root(name) if root is None else Path(root)
-        out = celeba.load_celeba(root, **dataset_options)
-        raw = {"train": out["train"], "test": out["test"]}
-        image_shape, max_level, source = out["image_shape"], celeba.MAX_LEVEL, str(out["cache"])
-    elif name == "digits":
-        from lucas2019.data import digits
-
-        _check_options(name, digits.load_digits_split, dataset_options, set())
-        splits = digits.load_digits_split()
-        raw = {k: v[0] for k, v in splits.items()}
-        labels = {k: v[1] for k, v in splits.items()}
-        image_shape, max_level, source = digits.IMAGE_SHAPE, digits.MAX_LEVEL, "sklearn"
-    else:
-        from lucas2019.data import synthetic
-
-        _check_options(name, synthetic.make_synthetic, dataset_options, {"seed"})
-        out = synthetic.make_synthetic(seed=seed, **dataset_options)
-        raw = {"train": out["train"], "test": out["test"]}
-        dim = out["true_eigenvalues"].shape[0]
-        image_shape, max_level, source = (dim,), None, "generated"
-        extra = {"true_eigenvalues": out["true_eigenvalues"], "true_basis": out["true_basis"]}
-
-    arrays: dict[str, np.ndarray | None] = {}
-    for split, n_sub in (("train", n_sub_train), ("test", n_sub_test)):
-        x, idx = _take(
-            raw[split],
-            n_sub,
-            rng_subset,
-            f"subset={n_sub} is larger than the {split} split ({{size}} examples). Use subset <= "
-            "{size}, a pair (n_train, n_test), or subset=None for all.",
-        )
-        if idx is not None and labels[split] is not None:
-            labels[split] = labels[split][idx]
-        if x is not None:
-            x = _pre.apply(preprocess, x.reshape(len(x), -1), max_level, rng_pre)
-        arrays[split] = x
-    return Dataset(
-        name=name,
-        train=arrays["train"],
-        test=arrays["test"],
-        image_shape=tuple(int(s) for s in image_shape),
-        preprocess=preprocess,
-        max_level=max_level,
-        labels_train=labels["train"],
-        labels_test=labels["test"],
-        source=source,
-        options=options,
-        **extra,
+    _check_options(name, source.options_of, dataset_options)
+    n_train, n_test = _subset_sizes(subset)
+    raw = source.read(
+        default_root(name) if root is None else Path(root),
+        download=download,
+        seed=seed,
+        **dataset_options,
     )
+    rng_pre = np.random.default_rng([seed, 2])
+    train, test = (
+        None if x is None else _pre.apply(preprocess, x.reshape(len(x), -1), raw.max_level, rng_pre)
+        for x in (raw.train, raw.test)
+    )
+    dataset = Dataset(
+        name=name,
+        train=train,
+        test=test,
+        image_shape=tuple(int(s) for s in raw.image_shape),
+        preprocess=preprocess,
+        max_level=raw.max_level,
+        labels_train=raw.labels_train,
+        labels_test=raw.labels_test,
+        true_eigenvalues=raw.true_eigenvalues,
+        true_basis=raw.true_basis,
+        source=raw.source,
+        options={"seed": seed, "subset": subset, **dataset_options},
+    )
+    if subset is None:
+        return dataset
+    rows = _subset_rows(dataset, n_train, n_test, seed)
+    return replace(
+        dataset,
+        train=_rows(dataset.train, rows["train"]),
+        test=_rows(dataset.test, rows["test"]),
+        labels_train=_rows(dataset.labels_train, rows["train"]),
+        labels_test=_rows(dataset.labels_test, rows["test"]),
+    )
+
+
+def _subset_rows(
+    dataset: Dataset, n_train: int | None, n_test: int | None, seed: int
+) -> dict[str, np.ndarray | None]:
+    """The one seeded subset: row indices of each split, ``{"train": idx, "test": idx}``.
+
+    Each split's rows are the first n of a permutation drawn from one stream seeded with
+    ``[seed, 3]``, train before test, so smaller subsets are nested in larger ones. None where n
+    is None (every row) or the split is absent; then no permutation is drawn.
+    """
+    rng = np.random.default_rng([seed, 3])
+    rows: dict[str, np.ndarray | None] = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        x = getattr(dataset, split)
+        rows[split] = None
+        if x is None or n is None:
+            continue
+        if n > len(x):
+            raise ValueError(
+                f"n_{split}={n} is larger than the {split} split of {dataset.name!r} "
+                f"({len(x)} examples). Ask for at most {len(x)}, or None for all."
+            )
+        rows[split] = rng.permutation(len(x))[:n]
+    return rows
+
+
+def _rows(x: np.ndarray | None, rows: np.ndarray | None) -> np.ndarray | None:
+    return x if x is None or rows is None else x[rows]
 
 
 def training_arrays(
@@ -291,20 +283,19 @@ def training_arrays(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The arrays a run trains and evaluates on, (x_train (n_train, d), x_test (n_test, d) | None).
 
-    With a train split: a seeded subset of ``n_train`` rows of train and of ``n_test`` rows of
-    test (None = all; x_test None if there is no test split). With only one split (e.g. the
-    MNIST test split alone): one seeded permutation of it; the first ``n_train`` rows train, the
-    next ``n_test`` are held out (None = all that remain; x_test None if none remain).
+    With a train split: the seeded subset of ``n_train`` rows of train and of ``n_test`` rows of
+    test (None = all; x_test None if there is no test split or n_test is 0). With only one split
+    (e.g. the MNIST test split alone): one seeded permutation of it; the first ``n_train`` rows
+    train, the next ``n_test`` are held out (None = all that remain; x_test None if none remain).
     """
     for key, val in (("n_train", n_train), ("n_test", n_test)):
         if val is not None and (not isinstance(val, int | np.integer) or val < 0):
             raise ValueError(f"{key}={val!r}: must be an int >= 0 or None (all).")
     if n_train == 0:
         raise ValueError("n_train=0: a run needs at least one training example.")
-    rng = np.random.default_rng([seed, 3])
     if dataset.train is not None and dataset.test is not None:
-        x_train, _ = _take(dataset.train, n_train, rng, _too_large("train", n_train, dataset.name))
-        x_test, _ = _take(dataset.test, n_test, rng, _too_large("test", n_test, dataset.name))
+        rows = _subset_rows(dataset, n_train, n_test, seed)
+        x_train, x_test = _rows(dataset.train, rows["train"]), _rows(dataset.test, rows["test"])
         return x_train, (x_test if len(x_test) else None)
     only = dataset.train if dataset.train is not None else dataset.test
     which = "train" if dataset.train is not None else "test"
@@ -319,17 +310,11 @@ def training_arrays(
             f"{which} split of {n} examples, which is split into train and held-out parts. Ask "
             f"for at most {n} in total."
         )
-    perm = rng.permutation(n)
+    # the same stream as _subset_rows: its first permutation, of the one split
+    perm = np.random.default_rng([seed, 3]).permutation(n)
     x_train = only[perm[:n_tr]]
     x_test = only[perm[n_tr : n_tr + n_te]] if n_te > 0 else None
     return x_train, x_test
-
-
-def _too_large(what: str, n: int | None, name: str) -> str:
-    return (
-        f"n_{what}={n} is larger than the {what} split of {name!r} ({{size}} examples). "
-        "Ask for at most {size}, or None for all."
-    )
 
 
 def load_for_run(dataset: Any, seed: int = 0) -> tuple[Dataset, np.ndarray, np.ndarray | None]:

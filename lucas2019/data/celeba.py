@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lucas2019.data.source import DatasetSource, RawSplits
 from lucas2019.io import atomic_write
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -21,6 +24,7 @@ SUBFOLDER = "img_align_celeba"
 PARTITION_FILE = "list_eval_partition.txt"
 CACHE_VERSION = 1
 MAX_LEVEL = 255
+IMAGE_SIZE = 64  # default output side [pixels]
 
 
 def image_folder(root: str | os.PathLike) -> Path:
@@ -99,7 +103,7 @@ def read_partition(root: Path) -> dict[str, int] | None:
 def load_celeba(
     root: str | os.PathLike,
     *,
-    image_size: int = 64,
+    image_size: int = IMAGE_SIZE,
     grayscale: bool = False,
     crop_size: int | None = None,
     max_images: int | None = None,
@@ -178,3 +182,18 @@ def load_celeba(
         "from_cache": from_cache,
         "n_files": len(files),
     }
+
+
+def read(root: Path, *, download: bool, seed: int, **options: Any) -> RawSplits:
+    """The registry's reader: :func:`load_celeba` (no download; nothing random, seed unused)."""
+    out = load_celeba(root, **options)
+    return RawSplits(out["train"], out["test"], out["image_shape"], MAX_LEVEL, str(out["cache"]))
+
+
+def data_dim(options: Mapping[str, Any]) -> int:
+    """C·H·W of the decoded images: 3 (RGB) or 1 (grayscale) channels of image_size²."""
+    size = int(options.get("image_size", IMAGE_SIZE))
+    return (1 if options.get("grayscale", False) else 3) * size * size
+
+
+SOURCE = DatasetSource(read, options_of=load_celeba, data_dim=data_dim)

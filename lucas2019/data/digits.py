@@ -7,7 +7,13 @@ first 300 indices are the test split, the other 1,497 the train split (independe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+
+from lucas2019.data.source import DatasetSource, RawSplits
 
 N_IMAGES = 1797
 N_TEST = 300
@@ -30,3 +36,25 @@ def load_digits_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "train": (images[train_idx], labels[train_idx]),
         "test": (images[test_idx], labels[test_idx]),
     }
+
+
+def read(root: Path, *, download: bool, seed: int) -> RawSplits:
+    """The registry's reader: :func:`load_digits_split` (embedded: root, download, seed unused)."""
+    splits = load_digits_split()
+    return RawSplits(
+        splits["train"][0],
+        splits["test"][0],
+        IMAGE_SHAPE,
+        MAX_LEVEL,
+        "sklearn",
+        labels_train=splits["train"][1],
+        labels_test=splits["test"][1],
+    )
+
+
+def data_dim(options: Mapping[str, Any]) -> int:
+    """64 pixels, whatever the options."""
+    return int(np.prod(IMAGE_SHAPE))
+
+
+SOURCE = DatasetSource(read, options_of=load_digits_split, data_dim=data_dim)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lucas2019.data.download import DownloadError, download_file
 from lucas2019.data.idx import IDXFormatError, read_idx
+from lucas2019.data.source import DatasetSource, RawSplits
 
 DEFAULT_MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -144,3 +146,27 @@ def load_mnist(
             f"t10k-images-idx3-ubyte[.gz]). {_manual_help(root)}"
         )
     return out
+
+
+def read(root: Path, *, download: bool, seed: int, **options: Any) -> RawSplits:
+    """The registry's reader: :func:`load_mnist` (``seed`` is unused: nothing is random)."""
+    splits = load_mnist(root, download=download, **options)
+    images = {k: (None if v is None else v[0]) for k, v in splits.items()}
+    labels = {k: (None if v is None else v[1]) for k, v in splits.items()}
+    return RawSplits(
+        images["train"],
+        images["test"],
+        IMAGE_SHAPE,
+        MAX_LEVEL,
+        str(root),
+        labels_train=labels["train"],
+        labels_test=labels["test"],
+    )
+
+
+def data_dim(options: Mapping[str, Any]) -> int:
+    """784 pixels, whatever the options."""
+    return int(np.prod(IMAGE_SHAPE))
+
+
+SOURCE = DatasetSource(read, options_of=load_mnist, data_dim=data_dim)

@@ -9,11 +9,16 @@ exactly a pPCA model with k = n_strong latents and sigma^2 = noise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lucas2019.data.source import DatasetSource, RawSplits
+
 SPECTRA = ("geometric",)
+DIM = 20  # default data dimension
 
 
 def make_spectrum(
@@ -60,7 +65,7 @@ def random_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_synthetic(
-    dim: int = 20,
+    dim: int = DIM,
     n_train: int = 1000,
     n_test: int = 1000,
     spectrum: str | Sequence[float] = "geometric",
@@ -101,3 +106,34 @@ def make_synthetic(
         "true_basis": basis,
         "true_mean": np.zeros(dim),
     }
+
+
+def read(root: Path, *, download: bool, seed: int, **options: Any) -> RawSplits:
+    """The registry's reader: :func:`make_synthetic` with ``seed`` (root, download unused)."""
+    out = make_synthetic(seed=seed, **options)
+    lam = out["true_eigenvalues"]
+    return RawSplits(
+        out["train"],
+        out["test"],
+        (len(lam),),
+        None,
+        "generated",
+        true_eigenvalues=lam,
+        true_basis=out["true_basis"],
+    )
+
+
+def data_dim(options: Mapping[str, Any]) -> int:
+    """The length of an explicit ``spectrum`` list, else the ``dim`` option."""
+    spectrum = options.get("spectrum")
+    explicit = spectrum is not None and not isinstance(spectrum, str)
+    return len(spectrum) if explicit else int(options.get("dim", DIM))
+
+
+SOURCE = DatasetSource(
+    read,
+    options_of=make_synthetic,
+    data_dim=data_dim,
+    default_preprocess="none",
+    preprocessings=("none",),  # already continuous and unbounded
+)

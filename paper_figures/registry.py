@@ -1,0 +1,197 @@
+"""The figure registry: which experiment each figure draws, its title, its claims, how it is drawn.
+
+``python -m lucas2019.reproduce`` runs the experiments of :data:`EXPERIMENTS` (derived from
+:data:`FIGURES`) and writes one index.md entry per figure whose experiment has runs. Adding a
+figure is a module in paper_figures/ (``render`` and ``verdict``) and one :class:`Figure` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from lucas2019 import results
+from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1
+from paper_figures.index import IndexEntry
+from paper_figures.verdicts import Verdict
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the figures are drawn from.
+
+    Attributes:
+        analytic: the folder of the analytic tables (``python -m lucas2019.analytic``).
+        eigenvalues: the training data's covariance eigenvalues (spectrum.csv), descending.
+        by_k: Figure 2's table (likelihood_vs_k.csv).
+        runs: experiment name -> its ``collect_runs`` table, for the experiments with runs.
+        ppca_mle: runs -> the learned-σ² pPCA row of ``by_k`` at the runs' latent size
+            (``n_latent``, ``sigma2`` [data units²], ``log_likelihood`` [nats per example]).
+        min_steps: verdicts on runs shorter than this say "cannot judge".
+    """
+
+    analytic: Path
+    eigenvalues: np.ndarray
+    by_k: pd.DataFrame
+    runs: Mapping[str, pd.DataFrame]
+    ppca_mle: Callable[[pd.DataFrame], pd.Series]
+    min_steps: int
+
+
+class Drawn(NamedTuple):
+    """A figure's index.md material: its render's paths (a ``Rendered``), verdicts and notes."""
+
+    paths: Sequence[Path]
+    verdicts: Sequence[Verdict] = ()
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One registry entry.
+
+    Attributes:
+        title: its heading in index.md.
+        claims: the claims it tests (C1-C7).
+        experiment: the sweep it draws (a conf/experiment preset), or None for the figures drawn
+            from the analytic tables alone.
+        draw: ``draw(inputs, runs, out_dir) -> Drawn``; ``runs`` is the experiment's table (None
+            for analytic figures).
+    """
+
+    title: str
+    claims: tuple[str, ...]
+    experiment: str | None
+    draw: Callable[[Inputs, pd.DataFrame | None, Path], Drawn]
+
+
+def _fig1(inputs: Inputs, _runs: None, out: Path) -> Drawn:
+    stationary = pd.read_csv(inputs.analytic / "stationary_points.csv")
+    notes = [
+        f"{r.sigma2_label} (σ² = {r.sigma2:.3g}): the zero column is a {r.label}"
+        for r in stationary.itertuples()
+    ]
+    return Drawn(fig1.render(pd.read_csv(inputs.analytic / "landscape.csv"), out), notes=notes)
+
+
+def _fig2(inputs: Inputs, _runs: None, out: Path) -> Drawn:
+    return Drawn(
+        fig2.render(inputs.by_k, out, eigenvalues=inputs.eigenvalues),
+        fig2.verdict(inputs.by_k, inputs.eigenvalues),
+    )
+
+
+def _training(module: ModuleType, inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+    """Figures 3 and 4: ELBO against step, next to the pPCA MLE."""
+    mle = inputs.ppca_mle(runs)["log_likelihood"]
+    curves = results.training_curves(runs)
+    return Drawn(
+        module.render(curves, mle, out),
+        [module.verdict(curves, mle, min_steps=inputs.min_steps)],
+        [f"pPCA MLE (learned σ²) = {mle:.4f} nats"],
+    )
+
+
+def _swept_sigma2(runs: pd.DataFrame) -> list[float]:
+    """The σ² values the runs were configured with, largest first: those a figure expects."""
+    return sorted(pd.to_numeric(runs["sigma2"], errors="coerce").dropna().unique(), reverse=True)
+
+
+def _fig5(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+    return Drawn(
+        fig5.render(results.collapse_curves(runs), out, expected=_swept_sigma2(runs)),
+        [fig5.verdict(runs, inputs.eigenvalues, min_steps=inputs.min_steps)],
+    )
+
+
+def _fig7(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+    return Drawn(
+        fig7.render(runs, inputs.eigenvalues, out, expected=_swept_sigma2(runs)),
+        [fig7.verdict(runs, inputs.eigenvalues, min_steps=inputs.min_steps)],
+    )
+
+
+def _fig6(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+    # C5 compares the learned-σ² runs with the fixed-σ² ones where those ran
+    fixed = inputs.runs.get("fig5_fixed_sigma")
+    both = pd.concat([r for r in (fixed, runs) if r is not None], ignore_index=True)
+    return Drawn(
+        fig6.render(results.collapse_curves(runs), out, expected=_swept_sigma2(runs)),
+        [fig6.verdict(both, min_steps=inputs.min_steps)],
+    )
+
+
+def _table1(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+    curves = results.training_curves(runs)
+    return Drawn(table1.render(runs, out), table1.verdict(runs, curves, min_steps=inputs.min_steps))
+
+
+def _fig8(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+    mle = inputs.ppca_mle(runs)
+    curves = results.training_curves(runs)
+    k = int(mle["n_latent"])
+    return Drawn(
+        fig8.render(curves, mle["sigma2"], out, mle_label=f"pPCA σ²_MLE (k = {k})"),
+        [fig8.verdict(runs, curves, min_steps=inputs.min_steps)],
+        [f"linear theory: pPCA σ²_MLE = {mle['sigma2']:.4g} at k = {k}"],
+    )
+
+
+# In index.md order.
+FIGURES: tuple[Figure, ...] = (
+    Figure("Figure 1: pPCA landscape around a zero column", (), None, _fig1),
+    Figure("Figure 2: log marginal likelihood against k", ("C1", "C2"), None, _fig2),
+    Figure("Figure 3: linear VAE training", ("C3",), "fig3_linear_vae", partial(_training, fig3)),
+    Figure(
+        "Figure 4: linear decoder, three encoders",
+        ("C3",),
+        "fig4_encoders",
+        partial(_training, fig4),
+    ),
+    Figure("Figure 5: collapse against ε, fixed σ²", ("C4",), "fig5_fixed_sigma", _fig5),
+    Figure(
+        "Figure 7 (beyond the paper): linear prediction vs measured live latents",
+        ("C4",),
+        "fig5_fixed_sigma",
+        _fig7,
+    ),
+    Figure(
+        "Figure 6: collapse against ε, learned σ² from each initial value",
+        ("C5",),
+        "fig6_learned_sigma",
+        _fig6,
+    ),
+    Figure("Table 1: fixed vs learned σ², and KL annealing", ("C5", "C6"), "table1", _table1),
+    Figure(
+        "Figure 8 (beyond the paper): σ² trajectories under each σ² rule",
+        ("C7",),
+        "sigma2_dynamics",
+        _fig8,
+    ),
+)
+# The experiments reproduce runs, in this order: each figure's, once.
+EXPERIMENTS: tuple[str, ...] = tuple(
+    dict.fromkeys(f.experiment for f in FIGURES if f.experiment is not None)
+)
+
+
+def index_entries(inputs: Inputs, out_dir: Path) -> list[IndexEntry]:
+    """Draw every figure whose experiment has runs (and the analytic ones) into ``out_dir``;
+    one index.md entry each, in :data:`FIGURES` order."""
+    entries = []
+    for figure in FIGURES:
+        runs = None if figure.experiment is None else inputs.runs.get(figure.experiment)
+        if figure.experiment is not None and runs is None:
+            continue
+        drawn = figure.draw(inputs, runs, out_dir)
+        entries.append(
+            IndexEntry(figure.title, drawn.paths, figure.claims, drawn.verdicts, notes=drawn.notes)
+        )
+    return entries
