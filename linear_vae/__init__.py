@@ -21,7 +21,7 @@ from .ppca import (
     mle_sigma2,
     ppca_mle,
 )
-from .spectrum import Spectrum, eigenvalue_rank
+from .spectrum import Spectrum, covariance_eigenvalues, eigenvalue_rank
 from .stationary import (
     AscentDirection,
     StationaryClassification,
@@ -39,6 +39,7 @@ __all__ = [
     "StationaryPoint",
     "classify_stationary_point",
     "collapse_diagnostics",
+    "covariance_eigenvalues",
     "eigenvalue_rank",
     "elbo",
     "elbo_terms",

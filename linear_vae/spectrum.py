@@ -153,6 +153,27 @@ def _round_off(eigenvalues: np.ndarray) -> float:
     return eigenvalues.shape[0] * np.finfo(np.float64).eps * float(np.abs(eigenvalues).max())
 
 
+def covariance_eigenvalues(X: np.ndarray, ddof: int = 0) -> np.ndarray:
+    """(d,) eigenvalues of the covariance of ``X`` (n, d), descending, without eigenvectors.
+
+    Equal to ``Spectrum.from_data(X, ddof).eigenvalues`` (round-off set to exactly 0), but for
+    wide data (n < d) it decomposes the (n, n) Gram matrix of the centred rows, whose nonzero
+    eigenvalues are those of the (d, d) covariance: seconds instead of minutes for 64x64 RGB
+    images. Data units squared.
+    """
+    X = _validate.matrix(np.asarray(X), "X", (None, None))
+    ddof = _validate.positive_int(ddof, "ddof", minimum=0)
+    n, d = X.shape
+    if n - ddof < 1:
+        raise ValueError(f"X needs more than ddof={ddof} rows; got n={n}.")
+    centred = X - X.mean(axis=0)
+    small = centred @ centred.T if n < d else centred.T @ centred
+    values = np.zeros(d)
+    values[: small.shape[0]] = scipy.linalg.eigvalsh(small)[::-1] / (n - ddof)
+    values[values < _round_off(values)] = 0.0
+    return values
+
+
 def eigenvalue_rank(eigenvalues: np.ndarray) -> int:
     """Number of (d,) covariance ``eigenvalues`` above round-off: > 0 and >= d * eps * max|lambda|.
 

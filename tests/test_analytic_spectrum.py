@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from linear_vae import Spectrum
+from linear_vae import Spectrum, covariance_eigenvalues
 
 
 def _data(n=503, d=7, seed=0, offset=1e4):
@@ -81,3 +81,15 @@ def test_from_covariance_round_trip():
 def test_bad_input_messages(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(("n", "d"), [(50, 8), (6, 20), (20, 20)])
+def test_covariance_eigenvalues_match_the_full_spectrum_for_tall_and_wide_data(n, d):
+    rng = np.random.default_rng(n + d)
+    X = rng.normal(size=(n, d)) * np.linspace(3.0, 0.1, d)
+    for ddof in (0, 1):
+        full = Spectrum.from_data(X, ddof=ddof).eigenvalues
+        np.testing.assert_allclose(
+            covariance_eigenvalues(X, ddof=ddof), full, rtol=1e-10, atol=1e-12
+        )
+    assert np.count_nonzero(covariance_eigenvalues(X)) == min(n - 1, d)

@@ -27,8 +27,7 @@ SIGMA2_GRID = tuple(AnalyticSettings().sigma2_grid)  # the paper's grid, as the 
 def summarize(x: np.ndarray, top: int = 10) -> dict:
     """n, d, min, max, mean, std, the top covariance (ddof=0) eigenvalues, their sum and, for each
     sigma^2 of SIGMA2_GRID, the linear theory's live latents #{eigenvalue > sigma^2}."""
-    spectrum = linear_vae.Spectrum.from_data(x)
-    ev = spectrum.eigenvalues
+    ev = linear_vae.covariance_eigenvalues(x)
     return {
         "n": int(x.shape[0]),
         "d": int(x.shape[1]),
@@ -38,7 +37,7 @@ def summarize(x: np.ndarray, top: int = 10) -> dict:
         "std": float(x.std()),
         "top_eigenvalues": [float(v) for v in ev[:top]],
         "trace": float(ev.sum()),
-        "n_eigenvalues_above_sigma2": {str(s): linear_vae.n_live(spectrum, s) for s in SIGMA2_GRID},
+        "n_eigenvalues_above_sigma2": {str(s): linear_vae.n_live(ev, s) for s in SIGMA2_GRID},
     }
 
 
