@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -10,8 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from lucas2019.tracking import Tracker, WandbTracker
-from lucas2019.trainer import finished_result
+from lucas2019.tracking import Tracker, WandbTracker, wandb_mode
 
 
 def is_multirun() -> bool:
@@ -58,10 +58,39 @@ def job_logs() -> list[str]:
     return logs
 
 
+class _StartsOnFirstReport(Tracker):
+    """A tracker that is created when the trainer first reports to it, so a job that trains
+    nothing (its run folder reused or refused) opens no W&B run."""
+
+    def __init__(self, start: Callable[[], Tracker]) -> None:
+        self._start, self._tracker = start, None
+
+    def _started(self) -> Tracker:
+        if self._tracker is None:
+            self._tracker = self._start()
+        return self._tracker
+
+    def log_metrics(self, row: dict, step: int) -> None:
+        self._started().log_metrics(row, step)
+
+    def log_final(
+        self, result: dict, model: torch.nn.Module, x: torch.Tensor, image_shape: tuple[int, ...]
+    ) -> None:
+        self._started().log_final(result, model=model, x=x, image_shape=image_shape)
+
+    def finish(self, exit_code: int = 0) -> None:
+        if self._tracker is not None:
+            self._tracker.finish(exit_code=exit_code)
+
+
 def make_tracker(cfg: DictConfig) -> Tracker:
-    """A W&B tracker when ``logger=wandb`` (group = experiment/sweep, name = overrides)."""
-    if cfg.logger.name != "wandb" or finished_result(run_dir()) is not None:
-        return Tracker()  # a finished run has nothing new to log
+    """A W&B tracker when ``logger=wandb`` (group = experiment/sweep, name = overrides).
+
+    The W&B run starts at the trainer's first report; a bad W&B mode is raised here, at once.
+    """
+    if cfg.logger.name != "wandb":
+        return Tracker()
+    wandb_mode(cfg.logger)
     hydra = HydraConfig.get()
     experiment = cfg.experiment.name or "train"
     if is_multirun():
@@ -70,6 +99,9 @@ def make_tracker(cfg: DictConfig) -> Tracker:
     else:
         group = f"{experiment}/single"
         name = hydra.job.override_dirname or Path(hydra.runtime.output_dir).name
-    return WandbTracker(
-        cfg, group=group, name=name, job_type=str(cfg.likelihood.name), run_dir=str(run_dir())
+    folder = str(run_dir())
+    return _StartsOnFirstReport(
+        lambda: WandbTracker(
+            cfg, group=group, name=name, job_type=str(cfg.likelihood.name), run_dir=folder
+        )
     )

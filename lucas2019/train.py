@@ -4,6 +4,10 @@ Examples (``--help`` lists more)::
 
     python -m lucas2019.train likelihood.sigma2=0.1
     python -m lucas2019.train -m experiment=fig5_fixed_sigma hydra/launcher=local_parallel
+
+Exit status: 0 when the run completed, diverged or was reused; 2 for a rejected config or a run
+folder that holds another run (one message on stderr, no traceback); 1 when no checkpoint in the
+folder loads, or for an unexpected error.
 """
 
 from __future__ import annotations
@@ -15,23 +19,28 @@ import traceback
 import hydra
 from omegaconf import DictConfig
 
-from lucas2019.config import CONF_DIR, register_configs, register_resolvers, validate
-from lucas2019.io import atomic_write_json
+from lucas2019.config import CONF_DIR, ConfigError, register_configs, register_resolvers, validate
 from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
+from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
 
 log = logging.getLogger("lucas2019.train")
 register_configs()
 register_resolvers()
+#: errors the user can act on from their message alone: exit status, printed without a traceback
+_EXIT_STATUS = {ConfigError: 2, RunRefused: 2, CheckpointUnreadable: 1}
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Validate, train, and return the final training ELBO (nats per example).
 
-    In a multirun, a job that fails is recorded in its run folder (``result.json`` with
-    ``status='failed'``, the error, its traceback and the paths of its logs) and the sweep goes
-    on; the sweep's summary (lucas2019.sweep_report) then reports it. A single run re-raises.
+    A single run ends with a config error, a refused run folder or unreadable checkpoints by
+    printing the message to stderr and exiting (see the module's exit statuses). In a multirun a
+    job that fails is recorded (:func:`lucas2019.run_folder.record_job_error`: the error, its
+    traceback and the paths of its logs; a refused job as ``refused``, and a finished result.json
+    is never overwritten) and the sweep goes on; the sweep's summary (lucas2019.sweep_report)
+    then reports it.
     """
     out = run_dir()
     tracker = None
@@ -56,17 +65,23 @@ def main(cfg: DictConfig) -> float | None:
         log.warning("%s", stop)
         raise
     except Exception as error:
+        status = next((s for t, s in _EXIT_STATUS.items() if isinstance(error, t)), None)
         if not is_multirun():
-            raise
-        log.error("job failed, the sweep goes on: %s", error, exc_info=True)
-        atomic_write_json(
-            out / "result.json",
-            {
-                "status": "failed",
-                "error": repr(error),
-                "traceback": traceback.format_exc(),
-                "logs": job_logs(),
-            },
+            if status is None:
+                raise
+            print(error, file=sys.stderr, flush=True)
+            raise SystemExit(status) from None
+        refused = isinstance(error, RunRefused)
+        if refused:  # the message says it all; a traceback would only hide it
+            log.error("job refused, the sweep goes on: %s", error)
+        else:
+            log.error("job failed, the sweep goes on: %s", error, exc_info=True)
+        record_job_error(
+            out,
+            "refused" if refused else "failed",
+            str(error) if refused else repr(error),
+            traceback=None if refused else traceback.format_exc(),
+            logs=job_logs(),
         )
         return None
     finally:

@@ -1,18 +1,19 @@
 """Train one model from one config into one run folder, resumable and crash-safe.
 
-The run folder holds ``config.yaml`` (resolved), ``metrics.csv`` (one row per evaluation, see
-:data:`METRIC_COLUMNS`), ``result.json`` (final metrics, read by :mod:`lucas2019.results`) and
-``checkpoint.pt``, each written atomically. Running the same config in the same folder again
-continues from the checkpoint and ends with exactly the parameters and metrics of an uninterrupted
-run (on CPU): the checkpoint carries the optimiser, the RNG states and the metric rows so far, and
-evaluation draws its own random numbers without touching the training stream.
+The run folder holds ``config.yaml`` (resolved), ``metrics.csv`` (one row per evaluation),
+``result.json`` (final metrics, read by :mod:`lucas2019.results`) and the last two checkpoints,
+each written atomically; :mod:`lucas2019.run_schema` defines the columns and keys, and
+:mod:`lucas2019.run_folder` what a rerun into the folder may do (reuse, resume, extend, refuse).
+Running the same config in the same folder again continues from the checkpoint and ends with
+exactly the parameters and metrics of an uninterrupted run (on CPU): the checkpoint carries the
+optimiser, the RNG states and the metric rows so far, and evaluation draws its own random numbers
+without touching the training stream.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import platform
 import signal
@@ -27,31 +28,15 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from lucas2019 import config as config_schema
-from lucas2019 import data, metrics
-from lucas2019.io import atomic_write, atomic_write_json, atomic_write_text
+from lucas2019 import data, metrics, run_folder
+from lucas2019.io import atomic_write_json, atomic_write_text
 from lucas2019.likelihoods import build_likelihood
-from lucas2019.models import MODELS, build_model, resolve_device
+from lucas2019.models import build_model, resolve_device
+from lucas2019.run_schema import METRICS_CSV_COLUMNS
 from lucas2019.schedules import kl_weight
 from lucas2019.tracking import NullTracker, Tracker
 
 log = logging.getLogger(__name__)
-#: metrics.csv columns. ``sigma2`` is the σ² in use (data units²), ``sigma2_optimal`` the
-#: closed-form optimum E_q MSE for the current model on the training data, ``batch_mse`` the
-#: E_q MSE of the last training batch (before its update): what a closed-form σ² was set to.
-METRIC_COLUMNS = (
-    "step",
-    "elbo",
-    "rec",
-    "kl",
-    "beta",
-    "sigma2",
-    "sigma2_optimal",
-    "batch_mse",
-    "collapsed_fraction",
-    "active_units",
-    "elbo_test",
-    "wall_time_s",
-)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
 
@@ -113,33 +98,35 @@ def train(
 ) -> dict:
     """Train the model ``cfg`` describes and write its run folder; return the result dict.
 
-    ``run_dir`` defaults to ``cfg.run_dir``. If the folder already holds a completed result it is
-    returned as is; if it holds a checkpoint, training resumes from it. Raises
-    :class:`lucas2019.config.ConfigError` for a bad config (before any data is loaded) and
-    :class:`Preempted` after a SIGTERM/SIGUSR1 (checkpoint saved). A NaN/inf loss ends the run with
-    ``status='diverged'`` and keeps the last good checkpoint.
+    ``run_dir`` defaults to ``cfg.run_dir``. A folder that already holds a run of the same
+    fingerprint (:mod:`lucas2019.run_folder`) is reused if finished at this length, resumed from
+    its checkpoint if stopped, and extended if completed at fewer steps. Raises
+    :class:`lucas2019.config.ConfigError` for a bad config (before any data is loaded),
+    :class:`lucas2019.run_folder.RunRefused` for a folder of another config or a longer run and
+    :class:`lucas2019.run_folder.CheckpointUnreadable` when no checkpoint loads (both before the
+    folder is written), and :class:`Preempted` after a SIGTERM/SIGUSR1 (checkpoint saved). A
+    NaN/inf loss ends the run with ``status='diverged'`` and keeps the last good checkpoint.
     """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
-    done = finished_result(run_dir)
-    if done is not None:
-        return done
-    tracker = tracker or NullTracker()
     settings = Settings.from_config(cfg)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-
     dataset, x_train_np, x_test_np = data.load_for_run(
         OmegaConf.to_container(cfg.dataset, resolve=True), seed=settings.seed
     )
+    fingerprint = run_folder.fingerprint(cfg, x_train_np, x_test_np)
+    rerun = run_folder.check_rerun(run_dir, cfg, fingerprint)
+    if rerun.reuse is not None:
+        run_folder.clear_job_error(run_dir)
+        return rerun.reuse
+    tracker = tracker or NullTracker()
     device = resolve_device(cfg.device)
     torch.manual_seed(settings.seed)
     x_train = torch.as_tensor(x_train_np, device=device)
     x_test = None if x_test_np is None else torch.as_tensor(x_test_np, device=device)
-    model = build_model(
-        cfg.model.name,
+    model = build_model(  # the model node is exactly build_model's name, latent_dim and options
         data_dim=dataset.dim,
         image_shape=dataset.image_shape,
-        **model_options(cfg.model),
+        **OmegaConf.to_container(cfg.model, resolve=True),
     ).to(device)
     model.set_data_mean(x_train.mean(dim=0))
     likelihood = build_likelihood(
@@ -151,14 +138,31 @@ def train(
     ).to(device)
     optimizers = _Optimizers(model, likelihood, settings)
     batches = torch.Generator().manual_seed(settings.seed)
-    state = _TrainingState()
-    checkpoint = run_dir / "checkpoint.pt"
-    if checkpoint.exists():
-        state = _load_checkpoint(checkpoint, model, likelihood, optimizers, batches)
-        log.info("resumed from step %d (%s)", state.step, checkpoint)
+    state = run_folder.load_checkpoint(
+        run_dir,
+        cfg,
+        fingerprint,
+        restore=lambda payload: _restore(payload, model, likelihood, optimizers, batches),
+    )
+    if rerun.extends is not None and state is not None:
+        state.extended_from = rerun.extends
+        log.info("extending the completed run of %d steps to %d", rerun.extends, settings.max_steps)
+    elif rerun.extends is not None:
+        log.warning("no checkpoint to extend the completed run from: training from step 0")
+    run_folder.write_config(run_dir, cfg, fingerprint)
 
     loop = _Loop(
-        settings, model, likelihood, optimizers, batches, x_train, x_test, run_dir, tracker, state
+        settings,
+        model,
+        likelihood,
+        optimizers,
+        batches,
+        x_train,
+        x_test,
+        run_dir,
+        tracker,
+        state or _TrainingState(),
+        fingerprint,
     )
     with _stop_on_signals() as stop:
         loop.run(stop)
@@ -206,6 +210,7 @@ class _TrainingState:
     rows: list | None = None
     status: str = "running"
     order: torch.Tensor | None = None  # what is left of the current epoch's minibatch order
+    extended_from: int | None = None  # the step count of the completed run this one continues
 
     def __post_init__(self) -> None:
         self.rows = self.rows or []
@@ -226,10 +231,12 @@ class _Loop:
         run_dir: Path,
         tracker: Tracker,
         state: _TrainingState,
+        fingerprint: dict,
     ) -> None:
         self.s, self.model, self.likelihood, self.optimizers = s, model, likelihood, optimizers
         self.batches, self.x_train, self.x_test = batches, x_train, x_test
         self.run_dir, self.tracker, self.state = run_dir, tracker, state
+        self.fingerprint = fingerprint
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
         self._started = time.perf_counter()
 
@@ -283,8 +290,9 @@ class _Loop:
             bar.update(1)
             step = self.state.step
             if step % s.eval_every == 0 or step == s.max_steps:
-                batch_mse = float(terms["sse"].detach().mean()) / self.model.data_dim
-                row = self.evaluate_row(beta, batch_mse)
+                d = self.model.data_dim
+                sigma2_optimal_batch = float(terms["expected_sse"].detach().mean()) / d
+                row = self.evaluate_row(beta, sigma2_optimal_batch)
                 bar.set_postfix(
                     elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
                 )
@@ -309,7 +317,7 @@ class _Loop:
             seed=self.s.seed + 1,
         )
 
-    def evaluate_row(self, beta: float, batch_mse: float) -> dict:
+    def evaluate_row(self, beta: float, sigma2_optimal_batch: float) -> dict:
         train = self.evaluate(self.x_train)
         test = self.evaluate(self.x_test) if self.x_test is not None else None
         row = {
@@ -319,8 +327,8 @@ class _Loop:
             "kl": train["kl"],
             "beta": beta,
             "sigma2": train["sigma2"],
-            "sigma2_optimal": train["expected_mse"],
-            "batch_mse": batch_mse,
+            "sigma2_optimal": train["sigma2_optimal"],
+            "sigma2_optimal_batch": sigma2_optimal_batch,
             "collapsed_fraction": train["collapsed_fraction"],
             "active_units": train["active_units"],
             "elbo_test": None if test is None else test["elbo"],
@@ -333,7 +341,7 @@ class _Loop:
 
     def write_metrics(self) -> None:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS)
+        writer = csv.DictWriter(buffer, fieldnames=METRICS_CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(self.state.rows)
         atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
@@ -351,10 +359,12 @@ class _Loop:
             "torch_rng": torch.get_rng_state(),
             "batch_rng": self.batches.get_state(),
             "order": self.order,
+            "extended_from": self.state.extended_from,
+            run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
         if torch.cuda.is_available():
             payload["cuda_rng"] = torch.cuda.get_rng_state_all()
-        atomic_write(self.run_dir / "checkpoint.pt", lambda tmp: torch.save(payload, tmp))
+        run_folder.save_checkpoint(self.run_dir, payload)
 
     def finish(self, dataset, overrides: list[str], experiment: str | None) -> dict:
         diverged = self.state.status == "diverged"
@@ -374,9 +384,7 @@ class _Loop:
             "kl": final_train["kl"],
             "mse": final_train["mse"],
             "sigma2": final_train["sigma2"],
-            # The σ² that maximises the ELBO for the final encoder and decoder (the σ-VAE closed
-            # form): far below a learned σ² means the optimiser, not the objective, held it back.
-            "sigma2_optimal": final_train["expected_mse"],
+            "sigma2_optimal": final_train["sigma2_optimal"],
             "active_units": final_train["active_units"],
             "collapsed_fraction": final_train["collapsed_fraction"],
             "kl_per_latent": _to_list(final_train["kl_per_latent"]),
@@ -394,6 +402,8 @@ class _Loop:
             "versions": _versions(),
             "overrides": overrides,
             "experiment": experiment,
+            "extended_from": self.state.extended_from,
+            run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
         atomic_write_json(self.run_dir / "result.json", result)
         self.tracker.log_final(
@@ -422,10 +432,8 @@ class _stop_on_signals:
             signal.signal(sig, handler)
 
 
-def _load_checkpoint(
-    path: Path, model, likelihood, optimizers: _Optimizers, batches
-) -> _TrainingState:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+def _restore(payload: dict, model, likelihood, optimizers: _Optimizers, batches) -> _TrainingState:
+    """Apply a loaded checkpoint to the model, optimisers and RNGs; return its training state."""
     model.load_state_dict(payload["model"])
     likelihood.load_state_dict(payload["likelihood"])  # includes the σ² rule after a switch
     optimizers.load_state_dict(payload["optimizers"])
@@ -438,28 +446,8 @@ def _load_checkpoint(
         wall_time_s=payload["wall_time_s"],
         rows=payload["rows"],
         order=payload["order"],
+        extended_from=payload.get("extended_from"),
     )
-
-
-def finished_result(run_dir: str | Path) -> dict | None:
-    """The result.json of a run that already ended (completed or diverged), else None."""
-    path = Path(run_dir) / "result.json"
-    if not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None
-    return result if result.get("status") in ("completed", "diverged") else None
-
-
-def model_options(model_cfg: DictConfig) -> dict:
-    """The options this model takes; the shared schema carries every model's keys."""
-    options = OmegaConf.to_container(model_cfg, resolve=True)
-    taken = {key: options[key] for key in MODELS[model_cfg.name] if key in options}
-    if taken.get("encoder") == "linear":
-        taken.pop("encoder_hidden", None)  # scale presets set widths for all; a linear map has none
-    return {"latent_dim": options["latent_dim"], **taken}
 
 
 def _overrides(cfg: DictConfig) -> list[str]:

@@ -345,7 +345,13 @@ def test_slurm_multirun_keeps_good_jobs_and_reports_the_failed_one(
 
     # The sweep's summary: printed by the launch and in sweep_summary.json.
     summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
-    assert summary["counts"] == {"completed": 2, "diverged": 0, "failed": 1, "unfinished": 0}
+    assert summary["counts"] == {
+        "completed": 2,
+        "diverged": 0,
+        "failed": 1,
+        "unfinished": 0,
+        "refused": 0,
+    }
     bad = [job for job in summary["jobs"] if job["status"] == "failed"]
     assert [job["run_dir"] for job in bad] == [str(bad_dir)]
     assert bad[0]["logs"] == expected_logs and bad[0]["error"] == failed["error"]

@@ -203,7 +203,13 @@ def test_one_failing_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
 
     summary = json.loads((sweep / "sweep_summary.json").read_text())
     assert summary["n_jobs"] == 2
-    assert summary["counts"] == {"completed": 1, "diverged": 0, "failed": 1, "unfinished": 0}
+    assert summary["counts"] == {
+        "completed": 1,
+        "diverged": 0,
+        "failed": 1,
+        "unfinished": 0,
+        "refused": 0,
+    }
     job = summary["jobs"][0]
     assert job["status"] == "failed" and job["overrides"] == ["scale=smoke", "likelihood.sigma2=-1"]
     assert job["error"] == failed["error"] and job["logs"] == failed["logs"]

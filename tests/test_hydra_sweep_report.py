@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lucas2019.run_folder import record_job_error
 from lucas2019.sweep_report import SUMMARY_FILE, format_summary, main, summarize_sweep
 
 
@@ -43,7 +44,13 @@ def test_summary_counts_each_status_and_lists_only_bad_jobs(tmp_path: Path) -> N
 
     summary = summarize_sweep(sweep)
     assert summary["n_jobs"] == 4
-    assert summary["counts"] == {"completed": 1, "diverged": 1, "failed": 1, "unfinished": 1}
+    assert summary["counts"] == {
+        "completed": 1,
+        "diverged": 1,
+        "failed": 1,
+        "unfinished": 1,
+        "refused": 0,
+    }
     by_name = {Path(j["run_dir"]).name: j for j in summary["jobs"]}
     assert by_name["2_c"]["error"] == "RuntimeError('boom')"
     assert by_name["2_c"]["logs"] == [str(other_log)]  # only logs that exist
@@ -53,7 +60,7 @@ def test_summary_counts_each_status_and_lists_only_bad_jobs(tmp_path: Path) -> N
 
     text = format_summary(summary)
     assert text.splitlines()[0] == (
-        f"sweep {sweep}: 4 jobs, 1 completed, 1 diverged, 1 failed, 1 unfinished"
+        f"sweep {sweep}: 4 jobs, 1 completed, 1 diverged, 1 failed, 1 unfinished, 0 refused"
     )
     assert "FAILED: likelihood.sigma2=3.0" in text and "UNFINISHED: likelihood.sigma2=4.0" in text
     assert f"log: {other_log}" in text
@@ -78,3 +85,31 @@ def test_cli_rejects_a_missing_folder(tmp_path: Path, capsys) -> None:
         main([str(tmp_path / "nope")])
     assert stop.value.code == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_job_record_decides_over_the_result_it_left_alone(tmp_path: Path, capsys) -> None:
+    """A refused job, and a job that failed where a completed result.json stands, are reported
+    as such; the completed result.json stays as it was."""
+    sweep = tmp_path / "sweep"
+    completed = {"status": "completed", "step": 40}
+    refused = _run(sweep, "0_a", 1.0, completed)
+    failed = _run(sweep, "1_b", 0.01, completed)
+    job_log = str(refused / "train.log")
+    message = "refused: it holds a run of a different config\n  likelihood.sigma2: 1.0 -> 0.5"
+    record_job_error(refused, "refused", message, traceback=None, logs=[job_log])
+    record_job_error(failed, "failed", "ConfigError('bad')", traceback="...", logs=[])
+    for run_dir in (refused, failed):
+        assert json.loads((run_dir / "result.json").read_text()) == completed
+
+    summary = summarize_sweep(sweep)
+    assert summary["counts"]["refused"] == 1 and summary["counts"]["failed"] == 1
+    assert summary["counts"]["completed"] == 0
+    by_name = {Path(j["run_dir"]).name: j for j in summary["jobs"]}
+    assert by_name["0_a"]["error"] == message and by_name["0_a"]["logs"] == [job_log]
+    assert by_name["1_b"]["error"] == "ConfigError('bad')"
+    text = format_summary(summary)
+    assert "REFUSED: likelihood.sigma2=1.0" in text and "FAILED: likelihood.sigma2=0.01" in text
+    assert "    error: refused: it holds a run of a different config\n" in text
+    assert "\n        likelihood.sigma2: 1.0 -> 0.5\n" in text  # a multi-line error stays indented
+    assert main([str(sweep)]) == 1
+    capsys.readouterr()

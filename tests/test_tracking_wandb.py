@@ -159,8 +159,10 @@ def test_offline_sweep_makes_one_wandb_run_per_job_with_the_final_metrics(tmp_pa
         assert run["name"] == f"likelihood.sigma2={sigma2:g}"
         assert run["project"] == "lucas2019"
 
-        # the resolved config, exactly as the run folder's config.yaml has it
+        # the resolved config, exactly as the run folder's config.yaml has it (which also records
+        # the run's fingerprint)
         run_config = yaml.safe_load((job / "config.yaml").read_text())
+        assert run_config.pop("fingerprint")["likelihood.sigma2"] == sigma2
         assert {k: v for k, v in run["config"].items() if k != "_wandb"} == run_config
         assert run["config"]["likelihood"]["sigma2"] == sigma2
 
