@@ -2,8 +2,11 @@
 
 A run folder (written by :mod:`lucas2019.trainer`) holds ``config.yaml`` (the resolved config),
 ``metrics.csv`` (one row per evaluation, columns :data:`METRICS_CSV`), ``result.json`` (the final
-numbers, keys :data:`RESULT_JSON`) and ``checkpoint.pt``. A multirun job that failed or was
-refused records its error instead (:func:`lucas2019.run_folder.record_job_error`).
+numbers, keys :data:`RESULT_JSON`) and the last two checkpoints (``checkpoint.pt``,
+``checkpoint.previous.pt``); config.yaml, each checkpoint and result.json also carry the run's
+``fingerprint`` (:mod:`lucas2019.run_folder`). A multirun job that failed records its error in
+result.json; one that was refused, or failed where a finished result.json stands, records it in
+``job_error.json`` (:func:`lucas2019.run_folder.record_job_error`).
 :data:`RUN_TABLE` lists the columns of one row per run folder.
 
 Every key is defined here once, with its type, unit and meaning; the trainer, the results table
