@@ -1,5 +1,5 @@
-"""Shared drawing for Figs. 5 and 6: collapsed latents [%] against ε, one line per σ² value,
-coloured on a log scale of σ²."""
+"""Shared drawing for Figs. 5 and 6: collapsed latents [%] against ε per σ² value, coloured on a
+log scale of σ²: the mean over seeds with its 95% interval, and each seed faintly."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ import os
 from collections.abc import Callable, Sequence
 
 import pandas as pd
-import seaborn as sns
 
 from paper_figures.common import completed_only, missing_values, plain_rows, require_columns
 from paper_figures.theme import (
     LABELS,
     LEGEND_OUTSIDE,
     Rendered,
+    lineplot_seeds,
     log_palette,
     new_figure,
     note_missing,
+    note_seeds,
     savefig,
+    seeds_caption,
+    seeds_per_setting,
 )
 
-COLUMNS = ("sigma2", "eps", "collapsed_fraction")
+COLUMNS = ("run_dir", "sigma2", "eps", "collapsed_fraction")
 
 
 def render_collapse(
@@ -38,7 +41,8 @@ def render_collapse(
 
     Only σ² ``mode`` ('fixed'|'learned') rows without KL annealing are drawn (see
     ``common.plain_rows``). Rows whose ``status`` is not 'completed' are left out and listed
-    with the missing σ².
+    with the missing σ². Each σ² shows the mean over its runs (``run_dir``, one per seed) with a
+    95% interval band (``theme.interval_bounds``) and each run faintly; ``.notes`` says so.
     """
     require_columns(curves, COLUMNS, "curves", "lucas2019.results.collapse_curves() output")
     done, skipped = completed_only(plain_rows(curves, mode))
@@ -49,6 +53,7 @@ def render_collapse(
     df = df.loc[df["sigma2"] > 0]
     missing = missing_values(df["sigma2"].unique(), expected, "σ²=") + skipped
     fig, (ax,) = new_figure(1, width=6.4, height=3.6)
+    notes: list[str] = []  # what the lines and bands are, when there are any
     if df.empty:
         ax.text(0.5, 0.5, "no completed runs", ha="center", transform=ax.transAxes)
     else:
@@ -56,11 +61,12 @@ def render_collapse(
         names = {s: label(s, df.loc[df["sigma2"] == s]) for s in sorted(colors, reverse=True)}
         df["line"] = df["sigma2"].map(names)
         palette = {names[s]: colors[s] for s in names}
-        units = "run_dir" if "run_dir" in df.columns else None
-        sns.lineplot(
-            data=df, x="eps", y="collapsed_pct", hue="line", hue_order=list(names.values()),
-            palette=palette, units=units, estimator=None if units else "mean", ax=ax,
+        lineplot_seeds(
+            ax, df, "eps", "collapsed_pct", hue="line", hue_order=list(names.values()),
+            palette=palette,
         )  # fmt: skip
+        notes = [seeds_caption(seeds_per_setting(df, "sigma2"))]
+        note_seeds(fig, *notes)
         ax.legend(title=legend_title, fontsize=6, title_fontsize=7, **LEGEND_OUTSIDE)
         if "step" in df.columns and df["step"].notna().any():
             title += f" (after {int(pd.to_numeric(df['step']).min())} steps)"
@@ -69,4 +75,4 @@ def render_collapse(
     ax.set_ylabel(LABELS["collapsed"])
     ax.set_title(title, fontsize=8)
     note_missing(fig, missing)
-    return Rendered(savefig(fig, out_dir, stem, dpi=dpi), fig, missing)
+    return Rendered(savefig(fig, out_dir, stem, dpi=dpi), fig, missing, notes)

@@ -1,8 +1,11 @@
 """Figure 4: linear decoder with linear, deep linear and MLP encoders — ELBO against training
 step with the pPCA MLE line; none beats it, all approach it (claim C3).
 
-Input: training curves (long ``training_curves`` table or wide with ``step``, ``elbo``) with an
-``encoder`` column, and the pPCA MLE log p(x) [nats per example].
+Each encoder is drawn as the mean over seeds with its 95% interval, each seed faintly.
+
+Input: training curves (long ``training_curves`` table or wide with ``step``, ``elbo``) with
+``run_dir`` (one run per seed) and ``encoder`` columns, and the pPCA MLE log p(x) [nats per
+example].
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import pandas as pd
 
 from paper_figures.theme import Rendered
 from paper_figures.training import render_training
-from paper_figures.verdicts import Verdict, verdict_c3_encoders
 
 EXPECTED = ("linear", "deep_linear", "mlp")
 
@@ -29,14 +31,3 @@ def render(
 ) -> Rendered:
     """Write fig4.png/.pdf (ELBO vs step by encoder, MLE line, gap panel); return the paths."""
     return render_training(curves, mle, out_dir, "fig4", "encoder", "encoder", expected, ylim, dpi)
-
-
-def verdict(
-    curves: pd.DataFrame,
-    mle: float,
-    rel_tol: float = 0.05,
-    expected: Sequence[str] | None = EXPECTED,
-    min_steps: int = 0,
-) -> Verdict:
-    """C3 (Fig. 4): no encoder beats the MLE and each ends within ``rel_tol`` of it."""
-    return verdict_c3_encoders(curves, mle, rel_tol=rel_tol, expected=expected, min_steps=min_steps)

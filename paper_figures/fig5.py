@@ -1,7 +1,9 @@
 """Figure 5: deep VAE with fixed σ² — collapsed latents [%] (δ = 0.01) against ε (claim C4).
 
-Input: ``lucas2019.results.collapse_curves(runs)`` of the fixed-σ² runs — columns ``sigma2``,
-``eps`` [nats], ``collapsed_fraction`` (in [0, 1]); optional ``run_dir`` (one line per seed),
+Each σ² is drawn as the mean over seeds with its 95% interval, each seed faintly.
+
+Input: ``lucas2019.results.collapse_curves(runs)`` of the fixed-σ² runs — columns ``run_dir``
+(one run per seed), ``sigma2``, ``eps`` [nats], ``collapsed_fraction`` (in [0, 1]); optional
 ``status`` (non-completed rows are left out and listed), ``step``.
 """
 
@@ -14,7 +16,6 @@ import pandas as pd
 
 from paper_figures.collapse import render_collapse
 from paper_figures.theme import Rendered, fmt_value
-from paper_figures.verdicts import Verdict, verdict_c4
 
 
 def render(
@@ -30,14 +31,3 @@ def render(
         curves, out_dir, "fig5", "fixed σ²", lambda s, _rows: fmt_value(s), expected,
         "fixed σ²", dpi, "fixed",
     )  # fmt: skip
-
-
-def verdict(
-    runs: pd.DataFrame,
-    eigenvalues: Sequence[float] | None = None,
-    measure: str = "integrated",
-    min_steps: int = 0,
-    expected: Sequence[float] | None = None,
-) -> Verdict:
-    """C4 from the fixed-σ² rows of ``collect_runs`` (see ``verdicts.verdict_c4``)."""
-    return verdict_c4(runs, eigenvalues, measure=measure, min_steps=min_steps, expected=expected)

@@ -1,9 +1,11 @@
 """Figure 7 (beyond the paper): live latents predicted by the linear theory against σ², with the
-deep VAEs' measured active units and non-collapsed latents on the same axes (claim C4).
+deep VAEs' measured active units and non-collapsed latents on the same axes (claim C4). Each
+measure is a marker at its mean over seeds with a 95% interval as error bar, each seed faintly.
 
-Inputs: ``runs`` — collect_runs rows of the fixed-σ² deep-VAE runs (columns ``sigma2``,
-``active_units``, ``collapsed_fraction`` (ε = 0.01, δ = 0.01), ``latent_dim``; optional
-``status``) — and the data-covariance ``eigenvalues`` of the training set.
+Inputs: ``runs`` — collect_runs rows of the fixed-σ² deep-VAE runs (columns ``run_dir`` (one run
+per seed), ``sigma2``, ``active_units``, ``collapsed_fraction`` (ε = 0.01, δ = 0.01),
+``latent_dim``; optional ``status``) — and the data-covariance ``eigenvalues`` of the training
+set.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
 
 from paper_figures.common import (
     check_eigenvalues,
@@ -22,19 +26,57 @@ from paper_figures.common import (
     plain_rows,
     require_columns,
 )
-from paper_figures.theme import LABELS, LEGEND_OUTSIDE, Rendered, new_figure, note_missing, savefig
-from paper_figures.verdicts import Verdict, verdict_c4
+from paper_figures.theme import (
+    LABELS,
+    LEGEND_OUTSIDE,
+    PALETTE,
+    SEED_MARKER,
+    Rendered,
+    interval_bounds,
+    new_figure,
+    note_missing,
+    note_seeds,
+    savefig,
+    seeds_caption,
+    seeds_per_setting,
+)
 
-COLUMNS = ("sigma2", "active_units", "collapsed_fraction", "latent_dim")
+COLUMNS = ("run_dir", "sigma2", "active_units", "collapsed_fraction", "latent_dim")
 THEORY = "linear theory: min(k, #{λ_i > σ²})"
 ACTIVE = "active units (Var_x E_q[z_i] ≥ 0.01)"
 ALIVE = "non-collapsed latents (ε = δ = 0.01)"
+#: the two measures sit this factor left and right of their σ², so their error bars stay apart
+DODGE = 10**0.03
 
 
 def predicted_live(eigenvalues: Sequence[float], sigma2: Sequence[float], k: int) -> np.ndarray:
     """min(k, #{λ_i > σ²}) for each σ² (int array, same length as ``sigma2``)."""
     lam = check_eigenvalues(eigenvalues)
     return np.array([n_live(lam, s, k) for s in np.asarray(sigma2, dtype=float)], dtype=int)
+
+
+def seed_means(runs: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per σ² (ascending): ``mean`` of ``column`` over the runs and its 95% interval ``low``,
+    ``high`` (``theme.interval_bounds``; NaN with one run); columns sigma2, mean, low, high."""
+    rows = [
+        (s2, values.mean(), *interval_bounds(values))
+        for s2, values in runs.groupby("sigma2", sort=True)[column]
+    ]
+    return pd.DataFrame(rows, columns=["sigma2", "mean", "low", "high"])
+
+
+def _draw_measure(
+    ax: Axes, runs: pd.DataFrame, column: str, colour: tuple, marker: str, label: str, shift: float
+) -> None:
+    """Each run's value faintly, then the mean per σ² with its interval as an error bar, both at
+    σ² × ``shift``."""
+    ax.plot(runs["sigma2"] * shift, runs[column], marker=marker, color=colour, **SEED_MARKER)
+    means = seed_means(runs, column)
+    spread = [means["mean"] - means["low"], means["high"] - means["mean"]]
+    ax.errorbar(
+        means["sigma2"] * shift, means["mean"], yerr=spread, fmt=marker, color=colour,
+        markerfacecolor="none" if marker == "s" else colour, capsize=2, label=label,
+    )  # fmt: skip
 
 
 def render(
@@ -46,7 +88,9 @@ def render(
     dpi: int = 150,
 ) -> Rendered:
     """Write fig7.png/.pdf; ``latent_dim`` (k) defaults to the runs' median; return the paths.
-    ``expected``: the σ² values the sweep ran; ``.missing`` lists those without a completed run."""
+    ``expected``: the σ² values the sweep ran; ``.missing`` lists those without a completed run.
+    Measured latents: mean over seeds per σ² with a 95% interval as error bar, each seed faintly
+    (``.notes`` says so)."""
     require_columns(runs, COLUMNS, "runs", "lucas2019.results.collect_runs() rows")
     lam = check_eigenvalues(eigenvalues)
     done, skipped = completed_only(plain_rows(runs, "fixed"))
@@ -64,11 +108,18 @@ def render(
     grid = np.logspace(np.log10(lo) - 0.5, np.log10(hi) + 0.5, 400)
     fig, (ax,) = new_figure(1, width=7.2, height=3.6)
     ax.plot(grid, predicted_live(lam, grid, k), color="black", label=THEORY)
+    notes: list[str] = []  # what the markers and bars are, when there are any
     if not done.empty:
         kd = pd.to_numeric(done["latent_dim"], errors="coerce").fillna(k)
-        alive = (1 - pd.to_numeric(done["collapsed_fraction"], errors="coerce")) * kd
-        ax.plot(done["sigma2"], done["active_units"], "o", label=ACTIVE)
-        ax.plot(done["sigma2"], alive, "s", markerfacecolor="none", label=ALIVE)
+        done = done.assign(
+            active_units=pd.to_numeric(done["active_units"], errors="coerce"),
+            alive=(1 - pd.to_numeric(done["collapsed_fraction"], errors="coerce")) * kd,
+        )
+        active_colour, alive_colour = sns.color_palette(PALETTE, 2)
+        _draw_measure(ax, done, "active_units", active_colour, "o", ACTIVE, 1 / DODGE)
+        _draw_measure(ax, done, "alive", alive_colour, "s", ALIVE, DODGE)
+        notes = [seeds_caption(seeds_per_setting(done, "sigma2"), "markers", "error bars")]
+        note_seeds(fig, *notes)
     ax.set_xscale("log")
     ax.set_ylim(-0.03 * k, 1.05 * k)
     ax.set_xlabel(LABELS["sigma2"])
@@ -76,16 +127,4 @@ def render(
     ax.set_title(f"k = {k} latents", fontsize=8)
     ax.legend(fontsize=6, **LEGEND_OUTSIDE)
     note_missing(fig, missing)
-    return Rendered(savefig(fig, out_dir, "fig7", dpi=dpi), fig, missing)
-
-
-def verdict(
-    runs: pd.DataFrame,
-    eigenvalues: Sequence[float],
-    min_steps: int = 0,
-    expected: Sequence[float] | None = None,
-) -> Verdict:
-    """C4 judged with active units (the measure this figure shows)."""
-    return verdict_c4(
-        runs, eigenvalues, measure="active_units", min_steps=min_steps, expected=expected
-    )
+    return Rendered(savefig(fig, out_dir, "fig7", dpi=dpi), fig, missing, notes)

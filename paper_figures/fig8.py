@@ -4,9 +4,11 @@
 One column per σ² rule (learned at optim.lr, learned fast, closed form, learned then closed form);
 top row σ² against step (log scale) with one line per initial σ², its closed-form optimum
 (E_q MSE) dotted in the same colour, and the linear theory's pPCA σ²_MLE dashed; bottom row the
-active units against step.
+active units against step. Each line is the mean over seeds with its 95% interval band, each
+seed faintly; the dotted optimum is the mean only.
 
-Input: ``training_curves`` of the ``sigma2_dynamics`` runs (long table: ``run_dir``,
+Input: ``training_curves`` of the ``sigma2_dynamics`` runs (long table: ``run_dir`` (one run per
+seed),
 ``sigma2`` (initial value), ``sigma2_rule``, ``step``, ``metric``, ``value``; metrics used:
 ``sigma2``, ``sigma2_optimal``, ``active_units``).
 """
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from paper_figures.common import metric_curve, missing_values, require_columns
 from paper_figures.theme import (
@@ -26,12 +29,15 @@ from paper_figures.theme import (
     MLE_STYLE,
     Rendered,
     fmt_value,
+    lineplot_seeds,
     log_palette,
     note_missing,
+    note_seeds,
     savefig,
+    seeds_caption,
+    seeds_per_setting,
     set_theme,
 )
-from paper_figures.verdicts import Verdict, verdict_c7
 
 INITIAL_SIGMA2 = (10.0, 1.0, 0.01)
 
@@ -47,7 +53,9 @@ def render(
     """Write fig8.png/.pdf (σ² and active units against step, per σ² rule); return the paths.
 
     ``sigma2_mle`` (data units²) is drawn as a dashed line when finite; ``mle_label`` names it
-    (e.g. with its k). ``expected`` lists the initial σ² values every rule should have.
+    (e.g. with its k). ``expected`` lists the initial σ² values every rule should have. Lines are
+    means over the runs (seeds) of a rule and initial σ², with 95% interval bands and each run
+    faintly (``.notes`` says so).
     """
     require_columns(curves, ["run_dir", "sigma2", "sigma2_rule"], "curves", "training_curves()")
     s2 = metric_curve(curves, "sigma2")
@@ -68,29 +76,31 @@ def render(
     for col, rule in enumerate(rules):
         top, bottom = axes[0, col], axes[1, col]
         of_rule = curves.loc[curves["sigma2_rule"] == rule]
-        by_run = of_rule.groupby([-pd.to_numeric(of_rule["sigma2"]), "run_dir"], sort=True)
-        for _, run in by_run:  # largest initial σ² first, as in the legend
-            colour = colours[float(run["sigma2"].iloc[0])]
-            label = f"σ²₀ = {fmt_value(run['sigma2'].iloc[0])}"
-            value = metric_curve(run, "sigma2")
-            top.plot(value["step"], value["value"], color=colour, label=label, linewidth=1.2)
-            optimum = metric_curve(run, "sigma2_optimal")
-            top.plot(optimum["step"], optimum["value"], color=colour, linestyle=":", linewidth=1)
-            units = metric_curve(run, "active_units")
-            bottom.plot(units["step"], units["value"], color=colour, label=label, linewidth=1.2)
+        initial = pd.to_numeric(of_rule["sigma2"])
+        for init in inits:  # largest initial σ² first, as in the legend
+            runs = of_rule.loc[initial == init]
+            line = {"color": colours[init], "label": f"σ²₀ = {fmt_value(init)}", "legend": False}
+            for ax, metric in ((top, "sigma2"), (bottom, "active_units")):
+                values = metric_curve(runs, metric)
+                if not values.empty:
+                    lineplot_seeds(ax, values, "step", "value", linewidth=1.2, **line)
+            optimum = metric_curve(runs, "sigma2_optimal")
+            if not optimum.empty:
+                sns.lineplot(
+                    data=optimum, x="step", y="value", color=colours[init], linestyle=":",
+                    linewidth=1, errorbar=None, legend=False, ax=top,
+                )  # fmt: skip
         if sigma2_mle is not None and np.isfinite(sigma2_mle):
             top.axhline(float(sigma2_mle), label=mle_label, **MLE_STYLE)
         top.set_yscale("log")
         top.set_title(rule, fontsize=8)
-        bottom.set_xlabel(LABELS["step"])
+        top.set(xlabel="", ylabel="")  # seaborn names them after the columns
+        bottom.set(xlabel=LABELS["step"], ylabel="")
     axes[0, 0].set_ylabel(f"{LABELS['sigma2']}\n(dotted: its optimum, E_q MSE)")
     axes[1, 0].set_ylabel("active units [count]")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     axes[0, -1].legend(handles, labels, title="initial σ²", fontsize=6, title_fontsize=7)
+    caption = seeds_caption(seeds_per_setting(s2, ["sigma2_rule", "sigma2"]))
+    note_seeds(fig, caption)
     note_missing(fig, missing)
-    return Rendered(savefig(fig, out_dir, "fig8", dpi=dpi), fig, missing)
-
-
-def verdict(runs: pd.DataFrame, curves: pd.DataFrame, min_steps: int = 0) -> Verdict:
-    """C7 from the sigma2_dynamics runs and their curves (see ``verdicts.verdict_c7``)."""
-    return verdict_c7(runs, curves, min_steps=min_steps)
+    return Rendered(savefig(fig, out_dir, "fig8", dpi=dpi), fig, missing, [caption])

@@ -1,5 +1,6 @@
 """Table 1: ELBO and collapse of deep Gaussian VAEs with fixed σ², learned σ² and KL annealing
-(claims C5, C6). Written as table1.md (markdown) and table1.csv.
+(claims C5, C6), each cell the mean ± sd over seeds with their number n. Written as table1.md
+(markdown, "-305 ± 7.1 (n=3)") and table1.csv (separate ``<quantity>_mean``, ``_sd``, ``_n``).
 
 Input: collect_runs rows (columns ``run_dir``, ``dataset``, ``likelihood`` or ``sigma2_mode``,
 ``sigma2``, ``kl_anneal_steps``, ``status``, ``step``, ``elbo``, ``elbo_test``,
@@ -19,22 +20,25 @@ import pandas as pd
 from lucas2019.io import atomic_write, atomic_write_text
 from paper_figures.common import completed_only, require_columns
 from paper_figures.theme import Rendered, fmt_value
-from paper_figures.verdicts import Verdict, verdict_c5, verdict_c6
 
 COLUMNS = ("run_dir", "sigma2", "kl_anneal_steps", "status", "step", "elbo", "collapsed_fraction")
+#: the columns before the quantities: the row's group (setting, dataset, fixed or initial σ²)
+#: and its shortest run's steps
+KEY_COLUMNS = ("setting", "dataset", "sigma2", "steps")
+#: each quantity summarised over seeds -> (its collect_runs column, the factor to the shown unit)
+QUANTITIES: dict[str, tuple[str, float]] = {
+    "sigma2_final": ("sigma2_final", 1.0),  # data units²
+    "elbo": ("elbo", 1.0),  # nats per example, training set
+    "elbo_test": ("elbo_test", 1.0),  # nats per example, test set
+    "collapse_pct_eps0.01": ("collapsed_fraction", 100.0),  # %
+    "collapse_pct_integrated": ("collapse_integrated", 100.0),  # %
+    "active_units": ("active_units", 1.0),  # count
+}
+#: per quantity: mean over the runs, their sample sd (ddof = 1; NaN for one run), runs with a value
+SUMMARIES = {"mean": "mean", "sd": "std", "n": "count"}
 TABLE_COLUMNS = (
-    "setting",
-    "dataset",
-    "sigma2",
-    "n_runs",
-    "steps",
-    "sigma2_final",
-    "elbo",
-    "elbo_sd",
-    "elbo_test",
-    "collapse_pct_eps0.01",
-    "collapse_pct_integrated",
-    "active_units",
+    *KEY_COLUMNS,
+    *(f"{q}_{s}" for q in QUANTITIES for s in SUMMARIES),
 )
 
 
@@ -50,8 +54,10 @@ def setting_of(row: pd.Series) -> str:
 
 
 def build_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per (setting, dataset, σ²) of the completed runs; columns
-    :data:`TABLE_COLUMNS` (ELBOs in nats per example, collapse in %)."""
+    """One row per (setting, dataset, σ²) of the completed runs (one run per seed); columns
+    :data:`TABLE_COLUMNS`: the keys, the shortest run's ``steps``, and per quantity of
+    :data:`QUANTITIES` its mean, sd and n over the runs that have it (ELBOs in nats per example,
+    collapse in %)."""
     require_columns(runs, COLUMNS, "runs", "lucas2019.results.collect_runs() rows")
     done, _ = completed_only(runs)
     df = done.copy()
@@ -60,36 +66,49 @@ def build_table(runs: pd.DataFrame) -> pd.DataFrame:
         df["dataset"] = ""
     num = lambda c: pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan  # noqa: E731
     df = df.assign(
-        sigma2=num("sigma2"), steps=num("step"), sigma2_final=num("sigma2_final"),
-        elbo=num("elbo"), elbo_test=num("elbo_test"), active_units=num("active_units"),
-        c01=100 * num("collapsed_fraction"), cint=100 * num("collapse_integrated"),
-    )  # fmt: skip
+        sigma2=num("sigma2"),
+        steps=num("step"),
+        **{q: factor * num(column) for q, (column, factor) in QUANTITIES.items()},
+    )
     if df.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS))
     g = df.groupby(["setting", "dataset", "sigma2"], sort=True, dropna=False)
     out = g.agg(
-        n_runs=("run_dir", "size"), steps=("steps", "min"), sigma2_final=("sigma2_final", "mean"),
-        elbo=("elbo", "mean"), elbo_sd=("elbo", "std"), elbo_test=("elbo_test", "mean"),
-        c01=("c01", "mean"), cint=("cint", "mean"), active_units=("active_units", "mean"),
-    ).reset_index()  # fmt: skip
-    out = out.rename(columns={"c01": "collapse_pct_eps0.01", "cint": "collapse_pct_integrated"})
+        steps=("steps", "min"),
+        **{f"{q}_{s}": (q, how) for q in QUANTITIES for s, how in SUMMARIES.items()},
+    ).reset_index()
     rank = {"fixed σ²": 0, "learned σ²": 1, "optimal σ²": 2}
     out["_rank"] = out["setting"].map(lambda x: rank.get(x, 3))
     out = out.sort_values(["_rank", "setting", "dataset", "sigma2"], ascending=[1, 1, 1, 0])
     return out[list(TABLE_COLUMNS)].reset_index(drop=True)
 
 
-def _cell(x: object) -> str:
+def mean_sd_cell(mean: float, sd: float, n: int) -> str:
+    """'mean ± sd (n=…)' (mean to 4, sd to 2 significant digits); sd '–' when undefined (one
+    run), the whole cell '–' when no run has the value."""
+    if n == 0 or not np.isfinite(mean):
+        return "–"
+    spread = f"{sd:.2g}" if np.isfinite(sd) else "–"
+    return f"{mean:.4g} ± {spread} (n={int(n)})"
+
+
+def _key_cell(x: object) -> str:
     if isinstance(x, float | np.floating):
         return "–" if not np.isfinite(x) else f"{x:.4g}"
     return str(x)
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """GitHub-style markdown table of ``table`` (floats to 4 significant digits)."""
-    head = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    rows = ["| " + " | ".join(_cell(v) for v in r) + " |" for r in table.itertuples(index=False)]
+    """GitHub-style markdown of a :func:`build_table` table: the key columns, then one
+    :func:`mean_sd_cell` column per quantity."""
+    columns = [*KEY_COLUMNS, *QUANTITIES]
+    head = "| " + " | ".join(columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    rows = []
+    for _, r in table.iterrows():
+        keys = [_key_cell(r[c]) for c in KEY_COLUMNS]
+        cells = [mean_sd_cell(r[f"{q}_mean"], r[f"{q}_sd"], r[f"{q}_n"]) for q in QUANTITIES]
+        rows.append("| " + " | ".join([*keys, *cells]) + " |")
     return "\n".join([head, rule, *rows])
 
 
@@ -114,7 +133,9 @@ def render(
         "# Table 1: deep Gaussian VAEs — ELBO and collapse",
         "",
         "ELBO: training-set mean per example [nats]; collapse: % of latents collapsed (δ = 0.01),",
-        "at ε = 0.01 and averaged over ε ∈ [0, 2]; σ²: the fixed or initial value; mean over runs.",
+        "at ε = 0.01 and averaged over ε ∈ [0, 2]; σ²: the fixed or initial value; steps: the",
+        "shortest run. Each cell: mean ± sample sd over seeds (n = runs with that value; sd – for",
+        "one run).",
         "",
         to_markdown(table),
         "",
@@ -126,16 +147,3 @@ def render(
     result = Rendered([md, csv], None, missing)
     result.table = table
     return result
-
-
-def verdict(
-    runs: pd.DataFrame,
-    curves: pd.DataFrame,
-    measure: str = "active_units",
-    min_steps: int = 0,
-) -> list[Verdict]:
-    """[C5, C6] from the runs (and the annealed runs' training curves for C6)."""
-    return [
-        verdict_c5(runs, measure=measure, min_steps=min_steps),
-        verdict_c6(runs, curves, measure=measure, min_steps=min_steps),
-    ]

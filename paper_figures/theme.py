@@ -1,5 +1,6 @@
 """One look for every figure: Agg backend, seaborn theme, palettes, axis labels, atomic saving,
-and :func:`describe`, which lists a figure's axis labels and legend entries (used by tests)."""
+how runs over seeds are drawn (the mean with the verdicts' 95% interval, each seed faintly), and
+:func:`describe`, which lists a figure's axis labels and legend entries (used by tests)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from lucas2019.io import atomic_write
+from paper_figures import stats
 
 #: axis labels with units, shared by all figures
 LABELS: dict[str, str] = {
@@ -38,6 +42,9 @@ DEFAULT_DPI = 150
 #: legend to the right of the axes (saved with bbox_inches="tight")
 LEGEND_OUTSIDE: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
 MLE_STYLE: dict[str, Any] = {"color": "black", "linestyle": "--", "linewidth": 1.2}
+#: a single seed's line or marker: thin and faint, so the mean stands out and the spread shows
+SEED_LINE: dict[str, Any] = {"linewidth": 0.5, "alpha": 0.3}
+SEED_MARKER: dict[str, Any] = {"markersize": 3, "alpha": 0.3, "linestyle": "none"}
 
 
 def set_theme() -> None:
@@ -66,6 +73,66 @@ def log_palette(values: Iterable[float], cmap: str = SEQUENTIAL) -> dict[float, 
     norm = LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 10)
     cm = matplotlib.colormaps[cmap]
     return {v: cm(0.9 * norm(v)) for v in vals}
+
+
+def interval_bounds(values: Any) -> tuple[float, float]:
+    """``(low, high)`` of :func:`paper_figures.stats.mean_interval` over the finite ``values``
+    (one per seed): the interval the verdicts judge by; (NaN, NaN) for fewer than 2 values.
+
+    Seaborn's ``errorbar`` for every band, and Figure 7's error bars.
+    """
+    x = finite(values)
+    if x.size < 2:
+        return np.nan, np.nan
+    interval = stats.mean_interval(x)
+    return interval.low, interval.high
+
+
+def lineplot_seeds(ax: Axes, data: pd.DataFrame, x: str, y: str, **line_kws: Any) -> None:
+    """Each run (``data.run_dir``, one per seed) as a faint line, then the mean over runs per
+    ``x`` (per hue when ``line_kws`` has one) with its :func:`interval_bounds` band.
+
+    ``line_kws`` go to ``seaborn.lineplot`` for both layers (``hue``, ``hue_order``, ``palette``,
+    ``color``, ``linestyle``...), except ``label``, ``legend`` and ``linewidth``, which only the
+    mean gets. With one run per setting there is no band and the faint line hides under the mean.
+    """
+    faint = {k: v for k, v in line_kws.items() if k not in ("label", "legend", "linewidth")}
+    sns.lineplot(
+        data=data, x=x, y=y, units="run_dir", estimator=None, legend=False, ax=ax,
+        **faint, **SEED_LINE,
+    )  # fmt: skip
+    sns.lineplot(data=data, x=x, y=y, estimator="mean", errorbar=interval_bounds, ax=ax, **line_kws)
+
+
+def seeds_per_setting(data: pd.DataFrame, by: str | Sequence[str]) -> list[int]:
+    """Number of runs (distinct ``run_dir``) in each group of ``by``, one count per group."""
+    return data.groupby(by, sort=True)["run_dir"].nunique().astype(int).tolist()
+
+
+def seeds_caption(counts: Iterable[int], mean_as: str = "lines", interval_as: str = "bands") -> str:
+    """One sentence saying what a figure's ``mean_as`` and ``interval_as`` are, with the number
+    of seeds per setting (``counts``, e.g. from :func:`seeds_per_setting`)."""
+    counts = sorted({int(c) for c in counts})
+    if not counts or counts[-1] <= 1:
+        return f"{mean_as}: one seed per setting (no interval)"
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    cut = stats.BOOTSTRAP_FROM  # the verdicts' interval switches method at this many seeds
+    if counts[-1] < cut:
+        method = stats.STUDENT_T
+    elif counts[0] >= cut:
+        method = stats.BOOTSTRAP_T
+    else:
+        method = f"{stats.STUDENT_T} below {cut} seeds, {stats.BOOTSTRAP_T} from {cut} on"
+    return (
+        f"{mean_as}: mean over {n} seeds per setting; {interval_as}: {stats.CONFIDENCE:.0%} "
+        f"interval of that mean ({method}); faint: the single seeds"
+    )
+
+
+def note_seeds(fig: Figure, caption: str) -> None:
+    """Write ``caption`` (see :func:`seeds_caption`) just above ``fig``'s top edge, where no
+    title or legend sits (the saved image grows to include it)."""
+    fig.text(0.01, 1.0, caption, fontsize=6, color="dimgray", va="bottom")
 
 
 def note_missing(fig: Figure, missing: Sequence[str], limit: int = 8) -> None:
