@@ -24,7 +24,6 @@ from paper_figures.common import (
     require_columns,
 )
 from paper_figures.theme import LABELS, Rendered, fmt_value, new_figure, note_missing, savefig
-from paper_figures.verdicts import STATEMENTS, Verdict, verdict_c1, verdict_c2
 
 COLUMNS = ("sigma2", "n_latent", "log_likelihood", "elbo")
 
@@ -79,15 +78,3 @@ def render(
     ax.legend(fontsize=6, loc="lower right")
     note_missing(fig, missing)
     return Rendered(savefig(fig, out_dir, "fig2", dpi=dpi), fig, missing)
-
-
-def verdict(
-    sweep: pd.DataFrame, eigenvalues: Sequence[float] | None = None, tol: float = 1e-6
-) -> list[Verdict]:
-    """[C1, C2] from the sweep (C2 needs the data-covariance ``eigenvalues``)."""
-    c1 = verdict_c1(sweep, tol=tol)
-    if eigenvalues is None:
-        c2 = Verdict("C2", STATEMENTS["C2"], None, "no spectrum given")
-    else:
-        c2 = verdict_c2(sweep, eigenvalues, tol=tol)
-    return [c1, c2]

@@ -1,5 +1,5 @@
-"""index.md for a figures folder: each figure or table, the claim it tests, the verdict lines,
-and a section listing every missing run."""
+"""index.md for a figures folder: the verdict lines, the claim definitions they used, each figure
+or table with the claims it tests and its verdicts, and a section listing every missing run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lucas2019.io import atomic_write_text
-from paper_figures.verdicts import Verdict
+from paper_figures.claims import CLAIMS, definition_markdown, table_hash
+from paper_figures.words import Verdict
 
 
 @dataclass
@@ -46,10 +47,12 @@ def render_index(out_dir: str | os.PathLike, entries: Iterable[IndexEntry]) -> s
     lines = ["# Figures and claims", "", "## Verdicts", ""]
     verdicts = [v for e in entries for v in e.verdicts]
     lines += [f"- {v.line()}" for v in verdicts] or ["- (no verdicts computed)"]
+    lines += _definitions(verdicts)
     for e in entries:
         lines += ["", f"## {e.title}", ""]
         if e.claims:
-            lines.append(f"Tests: {', '.join(e.claims)}")
+            tests = [f"{c} ({CLAIMS[c].kind}: {CLAIMS[c].statement})" for c in e.claims]
+            lines.append(f"Tests: {'; '.join(tests)}")
             lines.append("")
         lines += [_link(Path(p), out) for p in e.paths]
         lines += [f"- **{v.outcome}** — {v.line()}" for v in e.verdicts]
@@ -60,6 +63,17 @@ def render_index(out_dir: str | os.PathLike, entries: Iterable[IndexEntry]) -> s
     missing = [(e.title, m) for e in entries for m in e.missing_runs()]
     lines += [f"- {t}: {m}" for t, m in missing] or ["none"]
     return "\n".join(lines) + "\n"
+
+
+def _definitions(verdicts: Sequence[Verdict]) -> list[str]:
+    """The '## Definitions' section: each definition the verdicts used, once, in their order."""
+    used = list(dict.fromkeys(v.definition for v in verdicts))
+    if not used:
+        return []
+    lines = ["", "## Definitions", "", f"The verdicts above used claims table `{table_hash()}`:"]
+    for definition in used:
+        lines += ["", definition_markdown(definition)]
+    return lines
 
 
 def write_index(out_dir: str | os.PathLike, entries: Iterable[IndexEntry]) -> Path:

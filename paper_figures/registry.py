@@ -1,8 +1,10 @@
-"""The figure registry: which experiment each figure draws, its title, its claims, how it is drawn.
+"""The figure registry: which experiment each figure draws, its title, the claim definitions it
+is judged by, how it is drawn.
 
 ``python -m lucas2019.reproduce`` runs the experiments of :data:`EXPERIMENTS` (derived from
 :data:`FIGURES`) and writes one index.md entry per figure whose experiment has runs. Adding a
-figure is a module in paper_figures/ (``render`` and ``verdict``) and one :class:`Figure` here.
+figure is a module in paper_figures/ (``render``), its definitions in the claims table
+(:mod:`paper_figures.claims`) and one :class:`Figure` here.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from lucas2019 import results
-from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1
+from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, verdicts
+from paper_figures.claims import DEFINITIONS, Definition
 from paper_figures.index import IndexEntry
-from paper_figures.verdicts import Verdict
+from paper_figures.words import Verdict
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,6 @@ class Inputs:
         runs: experiment name -> its ``collect_runs`` table, for the experiments with runs.
         ppca_mle: runs -> the learned-σ² pPCA row of ``by_k`` at the runs' latent size
             (``n_latent``, ``sigma2`` [data units²], ``log_likelihood`` [nats per example]).
-        min_steps: verdicts on runs shorter than this say "cannot judge".
     """
 
     analytic: Path
@@ -42,7 +44,6 @@ class Inputs:
     by_k: pd.DataFrame
     runs: Mapping[str, pd.DataFrame]
     ppca_mle: Callable[[pd.DataFrame], pd.Series]
-    min_steps: int
 
 
 class Drawn(NamedTuple):
@@ -59,20 +60,33 @@ class Figure:
 
     Attributes:
         title: its heading in index.md.
-        claims: the claims it tests (C1-C7).
+        definitions: the keys of the claims-table definitions its verdicts apply, in order.
         experiment: the sweep it draws (a conf/experiment preset), or None for the figures drawn
             from the analytic tables alone.
-        draw: ``draw(inputs, runs, out_dir) -> Drawn``; ``runs`` is the experiment's table (None
-            for analytic figures).
+        draw: ``draw(inputs, runs, out_dir, definitions) -> Drawn``; ``runs`` is the
+            experiment's table (None for analytic figures), ``definitions`` those named above.
     """
 
     title: str
-    claims: tuple[str, ...]
+    definitions: tuple[str, ...]
     experiment: str | None
-    draw: Callable[[Inputs, pd.DataFrame | None, Path], Drawn]
+    draw: Callable[[Inputs, pd.DataFrame | None, Path, tuple[Definition, ...]], Drawn]
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.definitions if k not in DEFINITIONS]
+        if unknown:
+            raise ValueError(
+                f"{self.title}: definitions {unknown} are not in the claims table; "
+                f"known: {list(DEFINITIONS)}."
+            )
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The claims it tests, from its definitions."""
+        return tuple(dict.fromkeys(DEFINITIONS[k].claim for k in self.definitions))
 
 
-def _fig1(inputs: Inputs, _runs: None, out: Path) -> Drawn:
+def _fig1(inputs: Inputs, _runs: None, out: Path, _definitions: tuple[Definition, ...]) -> Drawn:
     stationary = pd.read_csv(inputs.analytic / "stationary_points.csv")
     notes = [
         f"{r.sigma2_label} (σ² = {r.sigma2:.3g}): the zero column is a {r.label}"
@@ -81,22 +95,38 @@ def _fig1(inputs: Inputs, _runs: None, out: Path) -> Drawn:
     return Drawn(fig1.render(pd.read_csv(inputs.analytic / "landscape.csv"), out), notes=notes)
 
 
-def _fig2(inputs: Inputs, _runs: None, out: Path) -> Drawn:
+def _fig2(inputs: Inputs, _runs: None, out: Path, definitions: tuple[Definition, ...]) -> Drawn:
+    c1, c2 = definitions
     return Drawn(
         fig2.render(inputs.by_k, out, eigenvalues=inputs.eigenvalues),
-        fig2.verdict(inputs.by_k, inputs.eigenvalues),
+        [
+            verdicts.verdict_c1(inputs.by_k, c1),
+            verdicts.verdict_c2(inputs.by_k, inputs.eigenvalues, c2),
+        ],
     )
 
 
-def _training(module: ModuleType, inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
-    """Figures 3 and 4: ELBO against step, next to the pPCA MLE."""
+def _training(
+    module: ModuleType,
+    judge: Callable[..., Verdict],
+    inputs: Inputs,
+    runs: pd.DataFrame,
+    out: Path,
+    definitions: tuple[Definition, ...],
+) -> Drawn:
+    """Figures 3 and 4: ELBO against step, next to the pPCA MLE, judged by
+    ``judge(curves, mle, *definitions)``."""
     mle = inputs.ppca_mle(runs)["log_likelihood"]
     curves = results.training_curves(runs)
     return Drawn(
         module.render(curves, mle, out),
-        [module.verdict(curves, mle, min_steps=inputs.min_steps)],
+        [judge(curves, mle, *definitions)],
         [f"pPCA MLE (learned σ²) = {mle:.4f} nats"],
     )
+
+
+def _c3_encoders(curves: pd.DataFrame, mle: float, definition: Definition) -> Verdict:
+    return verdicts.verdict_c3_encoders(curves, mle, fig4.EXPECTED, definition)
 
 
 def _swept_sigma2(runs: pd.DataFrame) -> list[float]:
@@ -104,42 +134,56 @@ def _swept_sigma2(runs: pd.DataFrame) -> list[float]:
     return sorted(pd.to_numeric(runs["sigma2"], errors="coerce").dropna().unique(), reverse=True)
 
 
-def _fig5(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+def _fig5(
+    inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
+) -> Drawn:
     return Drawn(
         fig5.render(results.collapse_curves(runs), out, expected=_swept_sigma2(runs)),
-        [fig5.verdict(runs, inputs.eigenvalues, min_steps=inputs.min_steps)],
+        [verdicts.verdict_c4(runs, inputs.eigenvalues, *definitions)],
     )
 
 
-def _fig7(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+def _fig7(
+    inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
+) -> Drawn:
     return Drawn(
         fig7.render(runs, inputs.eigenvalues, out, expected=_swept_sigma2(runs)),
-        [fig7.verdict(runs, inputs.eigenvalues, min_steps=inputs.min_steps)],
+        [verdicts.verdict_c4(runs, inputs.eigenvalues, *definitions)],
     )
 
 
-def _fig6(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+def _fig6(
+    inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
+) -> Drawn:
     # C5 compares the learned-σ² runs with the fixed-σ² ones where those ran
     fixed = inputs.runs.get("fig5_fixed_sigma")
     both = pd.concat([r for r in (fixed, runs) if r is not None], ignore_index=True)
     return Drawn(
         fig6.render(results.collapse_curves(runs), out, expected=_swept_sigma2(runs)),
-        [fig6.verdict(both, min_steps=inputs.min_steps)],
+        [verdicts.verdict_c5(both, *definitions)],
     )
 
 
-def _table1(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+def _table1(
+    inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
+) -> Drawn:
+    c5, c6 = definitions
     curves = results.training_curves(runs)
-    return Drawn(table1.render(runs, out), table1.verdict(runs, curves, min_steps=inputs.min_steps))
+    return Drawn(
+        table1.render(runs, out),
+        [verdicts.verdict_c5(runs, c5), verdicts.verdict_c6(runs, curves, c6)],
+    )
 
 
-def _fig8(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
+def _fig8(
+    inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
+) -> Drawn:
     mle = inputs.ppca_mle(runs)
     curves = results.training_curves(runs)
     k = int(mle["n_latent"])
     return Drawn(
         fig8.render(curves, mle["sigma2"], out, mle_label=f"pPCA σ²_MLE (k = {k})"),
-        [fig8.verdict(runs, curves, min_steps=inputs.min_steps)],
+        [verdicts.verdict_c7(runs, curves, *definitions)],
         [f"linear theory: pPCA σ²_MLE = {mle['sigma2']:.4g} at k = {k}"],
     )
 
@@ -147,31 +191,41 @@ def _fig8(inputs: Inputs, runs: pd.DataFrame, out: Path) -> Drawn:
 # In index.md order.
 FIGURES: tuple[Figure, ...] = (
     Figure("Figure 1: pPCA landscape around a zero column", (), None, _fig1),
-    Figure("Figure 2: log marginal likelihood against k", ("C1", "C2"), None, _fig2),
-    Figure("Figure 3: linear VAE training", ("C3",), "fig3_linear_vae", partial(_training, fig3)),
+    Figure("Figure 2: log marginal likelihood against k", ("C1/fig2", "C2/fig2"), None, _fig2),
+    Figure(
+        "Figure 3: linear VAE training",
+        ("C3/fig3",),
+        "fig3_linear_vae",
+        partial(_training, fig3, verdicts.verdict_c3),
+    ),
     Figure(
         "Figure 4: linear decoder, three encoders",
-        ("C3",),
+        ("C3/fig4",),
         "fig4_encoders",
-        partial(_training, fig4),
+        partial(_training, fig4, _c3_encoders),
     ),
-    Figure("Figure 5: collapse against ε, fixed σ²", ("C4",), "fig5_fixed_sigma", _fig5),
+    Figure("Figure 5: collapse against ε, fixed σ²", ("C4/fig5",), "fig5_fixed_sigma", _fig5),
     Figure(
         "Figure 7 (beyond the paper): linear prediction vs measured live latents",
-        ("C4",),
+        ("C4/fig7",),
         "fig5_fixed_sigma",
         _fig7,
     ),
     Figure(
         "Figure 6: collapse against ε, learned σ² from each initial value",
-        ("C5",),
+        ("C5/fig6",),
         "fig6_learned_sigma",
         _fig6,
     ),
-    Figure("Table 1: fixed vs learned σ², and KL annealing", ("C5", "C6"), "table1", _table1),
+    Figure(
+        "Table 1: fixed vs learned σ², and KL annealing",
+        ("C5/table1", "C6/table1"),
+        "table1",
+        _table1,
+    ),
     Figure(
         "Figure 8 (beyond the paper): σ² trajectories under each σ² rule",
-        ("C7",),
+        ("C7/fig8",),
         "sigma2_dynamics",
         _fig8,
     ),
@@ -190,8 +244,15 @@ def index_entries(inputs: Inputs, out_dir: Path) -> list[IndexEntry]:
         runs = None if figure.experiment is None else inputs.runs.get(figure.experiment)
         if figure.experiment is not None and runs is None:
             continue
-        drawn = figure.draw(inputs, runs, out_dir)
+        definitions = tuple(DEFINITIONS[k] for k in figure.definitions)
+        drawn = figure.draw(inputs, runs, out_dir, definitions)
         entries.append(
-            IndexEntry(figure.title, drawn.paths, figure.claims, drawn.verdicts, notes=drawn.notes)
+            IndexEntry(
+                figure.title,
+                drawn.paths,
+                figure.claims,
+                drawn.verdicts,
+                notes=[*getattr(drawn.paths, "notes", []), *drawn.notes],  # the band's caption
+            )
         )
     return entries

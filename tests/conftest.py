@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +100,17 @@ def linear_sweep(tmp_path_factory: pytest.TempPathFactory) -> LinearSweep:
     (root / "fixed" / "9" / "config.yaml").write_text(OmegaConf.to_yaml(queued, resolve=True))
     spectrum, _ = training_spectrum(queued)
     return LinearSweep(root, grid, annealed, never_started, spectrum.eigenvalues, steps)
+
+
+@pytest.fixture(scope="session")
+def fixed_sigma2_seeds(linear_sweep: LinearSweep, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixed-σ² runs of ``linear_sweep`` (seed 0) and the same four σ² trained with seeds 1
+    and 2: a three-seed Figure 5 sweep, ``<root>/fixed/<σ² index>/<seed>``. Read only."""
+    root = tmp_path_factory.mktemp("fixed_sigma2_seeds")
+    length = [f"trainer.max_steps={linear_sweep.steps}", "trainer.eval_every=25"]
+    for i, sigma2 in enumerate(linear_sweep.sigma2):
+        shutil.copytree(linear_sweep.root / "fixed" / str(i), root / "fixed" / str(i) / "0")
+        for seed in (1, 2):
+            fixed = ["likelihood=gaussian_fixed", f"likelihood.sigma2={sigma2}", f"seed={seed}"]
+            _train_linear(root / "fixed" / str(i) / str(seed), *length, *fixed)
+    return root

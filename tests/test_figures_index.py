@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from paper_figures.claims import DEFINITIONS, table_hash
 from paper_figures.index import IndexEntry, write_index
 from paper_figures.theme import Rendered
-from paper_figures.verdicts import Verdict
+from paper_figures.words import Verdict
 
 
 def test_write_index(tmp_path: Path) -> None:
     fig5 = Rendered([tmp_path / "fig5.png", tmp_path / "fig5.pdf"], None, ["σ²=30"])
-    v4 = Verdict("C4", "collapse rises with σ²", True, "Spearman ρ = 0.98")
-    v1 = Verdict("C1", "ELBO = MLE", None, "no sweep")
+    v4 = Verdict(DEFINITIONS["C4/fig5"], True, "spearman_sigma2 = 0.98")
+    v1 = Verdict(DEFINITIONS["C1/fig2"], None, "no sweep")
     path = write_index(
         tmp_path,
         [
@@ -27,8 +28,16 @@ def test_write_index(tmp_path: Path) -> None:
     text = path.read_text()
     assert path == tmp_path / "index.md"
     assert "![fig5](fig5.png)" in text and "[fig5.pdf](fig5.pdf)" in text
-    assert "C4: collapse rises with σ²: holds (Spearman ρ = 0.98)" in text
-    assert "C1: ELBO = MLE: cannot judge (no sweep)" in text
+    verdicts = text.split("## Verdicts\n\n")[1].split("\n\n")[0].splitlines()
+    assert verdicts == [f"- {v4.line()}", f"- {v1.line()}"]
+    assert v1.line() == (
+        "C1: implementation check: optimal linear-VAE ELBO equals the pPCA MLE log-likelihood "
+        "for every k: cannot judge (no sweep)"
+    )
+    assert "Tests: C4 (reproduction: collapse rises monotonically" in text
+    definitions = text.split("## Definitions")[1].split("\n## ")[0]
+    assert f"claims table `{table_hash()}`" in definitions
+    assert definitions.index("**C4/fig5**") < definitions.index("**C1/fig2**")
     missing = text.split("## Missing runs")[1]
     assert "Figure 5: collapse vs ε: σ²=30" in missing and "Figure 2:" not in missing
 

@@ -1,17 +1,33 @@
 """Real run folders -> collect_runs -> figures, verdicts and index.md, end to end.
 
-The runs (conftest ``linear_sweep``) are linear VAEs on pPCA data, whose collapse the linear theory
-predicts exactly: the verdicts hold on what training really wrote, not on hand-made numbers.
+The runs (conftest ``linear_sweep``, ``fixed_sigma2_seeds``) are linear VAEs on pPCA data, whose
+collapse the linear theory predicts exactly: the verdicts' numbers are checked on what training
+really wrote, not on hand-made tables. The runs are 400 steps long, shorter than the definitions'
+1,000, so the tests apply the definitions with a minimum length of 0.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from lucas2019.results import collapse_curves, collect_runs, training_curves
 from paper_figures import fig5, fig6, fig7, table1
+from paper_figures.claims import DEFINITIONS, table_hash
 from paper_figures.index import IndexEntry, write_index
 from paper_figures.theme import fmt_value
+from paper_figures.verdicts import compute_c4, compute_c5, compute_c6
+from paper_figures.words import describe
+
+# 0, 1, 2, 3 of 4 latents live at σ² = 3, 0.8, 0.4, 0.2, as #{λ_i > σ²} says
+COLLAPSE = {"σ²=0.2": 0.25, "σ²=0.4": 0.5, "σ²=0.8": 0.75, "σ²=3": 1.0}
+
+
+def unlimited(key: str):
+    """The definition ``key`` without its minimum training length."""
+    return replace(DEFINITIONS[key], min_steps=0)
 
 
 def test_pipeline(linear_sweep, tmp_path: Path) -> None:
@@ -30,23 +46,53 @@ def test_pipeline(linear_sweep, tmp_path: Path) -> None:
     assert r5.missing == [never] and rt.missing == ["run fixed/9 (missing)"]
     assert r7.missing == [never, "run fixed/9 (missing)"]
 
-    v4 = fig5.verdict(runs, linear_sweep.eigenvalues, measure="active_units", min_steps=200)
-    v5 = fig6.verdict(runs, measure="active_units")
-    v6 = table1.verdict(runs, training_curves(runs))[1]
-    assert (v4.outcome, v5.outcome, v6.outcome) == ("holds", "holds", "holds"), (v4, v5, v6)
-    # 0, 1, 2, 3 of 4 latents live, as #{λ_i > σ²} says: trained and predicted agree exactly
-    assert "collapse σ²=0.2: 25.0%, σ²=0.4: 50.0%, σ²=0.8: 75.0%, σ²=3: 100.0%" in v4.detail
-    assert "mean |predicted − measured| = 0.0%" in v4.detail
+    # The job that never started leaves seed 0 without σ² = 0.05: no seed finished the sweep.
+    v4 = compute_c4(runs, linear_sweep.eigenvalues, unlimited("C4/fig7"))
+    assert (v4.holds, v4.n) == (None, 0)
+    assert v4.left_out == {0: f"no completed run for {never}"}
+    # Without it, the one seed's numbers are the theory's; one seed is too few to judge.
+    started = runs.loc[runs["status"] != "missing"]
+    v4 = compute_c4(started, linear_sweep.eigenvalues, unlimited("C4/fig7"))
+    assert (v4.holds, v4.seeds) == (None, (0,))
+    assert {s: q["collapse"] for s, q in v4.by_setting.items()} == pytest.approx(COLLAPSE)
+    assert v4.values("max_prediction_error") == (0.0,)
+    assert v4.values("spearman_sigma2") == pytest.approx((1.0,))
+    v5 = compute_c5(started, unlimited("C5/table1"))
+    (left,) = v5.values("left_at_largest")
+    assert v5.n == 1 and left == 1 - largest["active_units"] / 4
+    v6 = compute_c6(started, training_curves(started), unlimited("C6/table1"))
+    (rebound,), (gap,) = v6.values("min_rebound"), v6.values("max_final_gap")
+    pair = v6.by_setting[f"gaussian_fixed, σ²={fmt_value(linear_sweep.annealed_sigma2)}"]
+    assert pair["judged"] == 1.0 and pair["without annealing"] == COLLAPSE["σ²=0.4"]
+    assert rebound == pytest.approx(pair["final"] - pair["at end of annealing"]) and rebound > 0
+    assert gap == pytest.approx(abs(pair["final"] - pair["without annealing"])) and gap <= 0.1
 
+    verdicts = [describe(v) for v in (v4, v5, v6)]
     index = write_index(
         out,
         [
-            IndexEntry("Figure 5", r5, ["C4"], [v4]),
-            IndexEntry("Figure 6", r6, ["C5"], [v5]),
-            IndexEntry("Figure 7", r7, ["C4"]),
-            IndexEntry("Table 1", rt, ["C5", "C6"], [v6]),
+            IndexEntry("Figure 5", r5, ["C4"]),
+            IndexEntry("Figure 6", r6, ["C5"]),
+            IndexEntry("Figure 7", r7, ["C4"], verdicts[:1]),
+            IndexEntry("Table 1", rt, ["C5", "C6"], verdicts[1:]),
         ],
     ).read_text()
     assert "![fig7](fig7.png)" in index and "[table1.md](table1.md)" in index
-    assert "C6: KL annealing only delays collapse: holds" in index
-    assert f"Figure 5: {never}" in index
+    assert f"- {verdicts[2].line()}" in index and f"Figure 5: {never}" in index
+    definitions = index.split("## Definitions")[1].split("\n## ")[0]
+    assert f"claims table `{table_hash()}`" in definitions
+    assert [k for k in ("C4/fig7", "C5/table1", "C6/table1") if f"**{k}**" in definitions] == [
+        "C4/fig7",
+        "C5/table1",
+        "C6/table1",
+    ]
+
+
+def test_three_real_seeds_give_a_verdict_with_an_interval(fixed_sigma2_seeds, linear_sweep):
+    runs = collect_runs(fixed_sigma2_seeds)
+    numbers = compute_c4(runs, linear_sweep.eigenvalues, unlimited("C4/fig7"))
+    assert numbers.seeds == (0, 1, 2) and numbers.holds is True
+    assert {s: q["collapse"] for s, q in numbers.by_setting.items()} == pytest.approx(COLLAPSE)
+    interval = numbers.result("spearman_sigma2").interval
+    assert (interval.low, interval.high, interval.n) == (1.0, 1.0, 3)
+    assert numbers.result("spearman_sigma2").holds is True

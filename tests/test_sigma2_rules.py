@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,8 @@ from lucas2019.config import ConfigError, validate
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.tracking import Tracker
 from paper_figures import fig8
-from paper_figures.verdicts import verdict_c7
+from paper_figures.claims import DEFINITIONS
+from paper_figures.verdicts import compute_c7
 
 # The conftest's linear VAE (analytic ELBO, full batch) trains deterministically, so the σ² a step
 # used can be checked against quantities computed along another code path.
@@ -319,22 +321,44 @@ def elbo_gap(runs: pd.DataFrame, rule: str) -> float:
     return run_of(runs, rule, min(INITIAL))["elbo"] - run_of(runs, rule, max(INITIAL))["elbo"]
 
 
+# The runs are 300 steps long, shorter than the definition's 1,000.
+C7 = replace(DEFINITIONS["C7/fig8"], min_steps=0)
+
+
+def as_three_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs' rows repeated as seeds 0, 1 and 2 (same folders): identical seeds."""
+    return pd.concat([runs.assign(seed=seed) for seed in range(3)], ignore_index=True)
+
+
 def test_verdict_c7_on_real_runs_says_optimiser_speed(rule_sweep):
     """In a linear VAE nothing is a local optimum: a fast σ² closes the slow rule's gap."""
     runs, curves = rule_sweep
     assert set(runs["sigma2_rule"]) == {SLOW, FAST, OPTIMAL, SWITCH}
     assert elbo_gap(runs, SLOW) > 1.0  # from σ² = 10 at lr 0.01, σ² is still far too large
     left = elbo_gap(runs, FAST) / elbo_gap(runs, SLOW)
-    v = verdict_c7(runs, curves)
-    assert v.holds is False and "answer: optimiser speed" in v.detail, v.detail
-    assert f"{FAST} {100 * left:.1f}%" in v.detail and left < 0.5
-    assert "never (slow)" in v.detail and "of training (fast)" in v.detail
-    assert "initial σ² has no effect" in v.detail  # the closed form forgets its start exactly
+    one_seed = compute_c7(runs, curves, C7)
+    assert (one_seed.holds, one_seed.values("share_left")) == (None, (pytest.approx(left),))
+    numbers = compute_c7(as_three_seeds(runs), curves, C7)
+    assert numbers.holds is False and left < 0.5
+    assert numbers.values("share_left") == pytest.approx([left] * 3)
+    rules = numbers.by_setting
+    assert set(rules) == {
+        f"{SLOW} (slow)",
+        f"{FAST} (fast)",
+        f"{OPTIMAL} (reference)",
+        f"{SWITCH} (switches)",
+    }
+    reached_by = "σ² near its optimum by (share of training)"
+    assert (
+        rules[f"{SLOW} (slow)"][reached_by] == np.inf and rules[f"{FAST} (fast)"][reached_by] <= 0.5
+    )
+    assert rules[f"{OPTIMAL} (reference)"]["ELBO gap"] == 0.0  # the closed form forgets its start
     big = run_of(runs, SWITCH, max(INITIAL))
     units = curves.loc[(curves["run_dir"] == big["run_dir"]) & (curves["metric"] == "active_units")]
     at_switch = units.loc[units["step"] <= STEPS // 2, "value"].iloc[-1]
     assert (at_switch, big["active_units"]) == (0, 4)  # the closed form revives every latent
-    assert f"AU 0 at the switch (step {STEPS // 2}), 4 at the end" in v.detail
+    switch = rules[f"{SWITCH} (switches)"]
+    assert (switch["AU from largest σ² at the switch"], switch["AU from largest σ²"]) == (0, 4)
 
 
 def test_verdict_c7_says_local_optimum_when_the_gap_stays_with_a_fast_sigma2(rule_sweep):
@@ -344,19 +368,24 @@ def test_verdict_c7_says_local_optimum_when_the_gap_stays_with_a_fast_sigma2(rul
     big = (runs["sigma2_rule"] == FAST) & (runs["sigma2"] == max(INITIAL))
     small_elbo = run_of(runs, FAST, min(INITIAL))["elbo"]
     runs.loc[big, "elbo"] = small_elbo - 0.7 * elbo_gap(runs, SLOW)
-    v = verdict_c7(runs, curves)
-    assert v.holds is True and "answer: local optimum" in v.detail and f"{FAST} 70.0%" in v.detail
+    numbers = compute_c7(as_three_seeds(runs), curves, C7)
+    assert numbers.holds is True and numbers.values("share_left") == pytest.approx([0.7] * 3)
 
 
 def test_verdict_c7_cannot_judge_without_fast_and_slow_rules_or_a_gap(rule_sweep):
     runs, curves = rule_sweep
-    without_fast = runs.loc[runs["sigma2_rule"] != FAST]
-    assert "needs a slow and a fast" in verdict_c7(without_fast, curves).detail
+    without_fast = as_three_seeds(runs.loc[runs["sigma2_rule"] != FAST])
+    numbers = compute_c7(without_fast, curves, C7)
+    assert numbers.holds is None and numbers.n == 0
+    assert numbers.left_out == dict.fromkeys(range(3), "needs a slow and a fast σ² rule")
     no_gap = runs.copy()
     slow_big = (no_gap["sigma2_rule"] == SLOW) & (no_gap["sigma2"] == max(INITIAL))
     no_gap.loc[slow_big, "elbo"] = run_of(runs, SLOW, min(INITIAL))["elbo"] + 0.1
-    assert "no ELBO gap" in verdict_c7(no_gap, curves).detail
-    assert "too short" in verdict_c7(runs, curves, min_steps=STEPS + 1).detail
+    numbers = compute_c7(as_three_seeds(no_gap), curves, C7)
+    assert numbers.left_out[0] == "the slow rule shows no ELBO gap to explain"
+    too_short = compute_c7(as_three_seeds(runs), curves, replace(C7, min_steps=STEPS + 1))
+    assert too_short.n == 0 and len(too_short.too_short) == 3 * len(RULES) * len(INITIAL)
+    assert too_short.reason == "runs too short (< 301 steps); fewer than 3 seeds finished: 0"
 
 
 def test_fig8_draws_one_column_per_rule_and_lists_missing_initial_values(rule_sweep, tmp_path):

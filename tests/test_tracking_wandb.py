@@ -134,6 +134,7 @@ def test_offline_sweep_makes_one_wandb_run_per_job_with_the_final_metrics(tmp_pa
         "logger=wandb",
         "logger.mode=offline",
         "likelihood.sigma2=10,0.01",
+        "seed=0",  # one seed of the preset's seed sweep
         f"hydra.sweep.dir={sweep}",
     ]
     done = subprocess.run(
@@ -143,7 +144,10 @@ def test_offline_sweep_makes_one_wandb_run_per_job_with_the_final_metrics(tmp_pa
     assert "W&B:" not in done.stdout + done.stderr, "the tracker fell back to no-op"
 
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
-    assert [p.name for p in jobs] == ["0_likelihood.sigma2=10", "1_likelihood.sigma2=0.01"]
+    assert [p.name for p in jobs] == [
+        "0_likelihood.sigma2=10,seed=0",
+        "1_likelihood.sigma2=0.01,seed=0",
+    ]
     runs = []
     for job, sigma2 in zip(jobs, (10.0, 0.01), strict=True):
         folders = list((job / "wandb").glob("offline-run-*"))
@@ -156,7 +160,7 @@ def test_offline_sweep_makes_one_wandb_run_per_job_with_the_final_metrics(tmp_pa
         # naming: group = experiment/sweep folder, job_type = likelihood, name = overrides
         assert run["group"] == f"fig5_fixed_sigma/{sweep.name}"
         assert run["job_type"] == "gaussian_fixed"
-        assert run["name"] == f"likelihood.sigma2={sigma2:g}"
+        assert run["name"] == f"likelihood.sigma2={sigma2:g},seed=0"
         assert run["project"] == "lucas2019"
 
         # the resolved config, exactly as the run folder's config.yaml has it (which also records

@@ -1,0 +1,102 @@
+"""The claims table: declared once, fingerprinted, and every change logged in docs/claims.md."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from paper_figures import claims, stats
+from paper_figures.claims import (
+    CLAIMS,
+    DEFINITIONS,
+    IMPLEMENTATION_CHECK,
+    Criterion,
+    table_hash,
+    update_doc,
+)
+from paper_figures.registry import FIGURES
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "claims.md"
+ENTRY = re.compile(r"^### (\d{4}-\d{2}-\d{2}): ", re.MULTILINE)
+HASH = re.compile(r"Table hash: `([0-9a-f]{12})`\.?\s*$")
+
+
+def log_entries(text: str) -> list[tuple[date, str]]:
+    """(date, hash) of each entry of the 'Log of definitions' section, in file order."""
+    log = text.split("## Log of definitions", 1)[1]
+    starts = [m.start() for m in ENTRY.finditer(log)]
+    entries = []
+    for start, end in zip(starts, [*starts[1:], len(log)], strict=True):
+        body = log[start:end].strip()
+        found = HASH.search(body)
+        assert found, f"log entry without a closing 'Table hash: `<12 hex>`': {body[:80]}"
+        entries.append((date.fromisoformat(ENTRY.match(body).group(1)), found.group(1)))
+    return entries
+
+
+def test_the_newest_log_entry_holds_the_tables_hash():
+    entries = log_entries(DOC.read_text(encoding="utf-8"))
+    assert entries, "docs/claims.md has no entry in its 'Log of definitions'"
+    assert [d for d, _ in entries] == sorted(d for d, _ in entries), "log entries out of order"
+    assert entries[-1][1] == table_hash(), (
+        f"the claims table changed (hash {table_hash()}) without a new entry in docs/claims.md's "
+        f"'Log of definitions' (newest: {entries[-1][1]}): add a dated entry saying what changed "
+        "and why, ending with the new hash"
+    )
+
+
+def test_changing_a_threshold_or_the_interval_method_changes_the_hash(monkeypatch):
+    before = table_hash()
+    c5 = CLAIMS["C5"]
+    criterion = c5.definitions[0].requirements[0].ways[0][0]
+    looser = replace(criterion, threshold=0.4)
+    requirement = replace(c5.definitions[0].requirements[0], ways=((looser,),))
+    definition = replace(c5.definitions[0], requirements=(requirement,))
+    monkeypatch.setitem(CLAIMS, "C5", replace(c5, definitions=(definition,)))
+    assert table_hash() != before
+    monkeypatch.undo()
+    monkeypatch.setattr(stats, "BOOTSTRAP_FROM", 20)
+    assert table_hash() != before
+
+
+def test_the_docs_describe_the_table_as_declared():
+    current, generated = update_doc(DOC)
+    assert current == generated, (
+        "docs/claims.md is stale: run `python -m paper_figures.claims docs/claims.md`"
+    )
+
+
+def test_c1_and_c2_are_implementation_checks_and_closed_form():
+    for claim in ("C1", "C2"):
+        assert CLAIMS[claim].kind == IMPLEMENTATION_CHECK
+        assert all(d.min_seeds == 1 for d in CLAIMS[claim].definitions)
+    trained = [d for c in ("C3", "C4", "C5", "C6", "C7") for d in CLAIMS[c].definitions]
+    assert all(d.min_seeds == 3 and d.min_steps == 1000 for d in trained)
+
+
+def test_every_figure_is_judged_by_definitions_of_the_table():
+    used = [k for f in FIGURES for k in f.definitions]
+    assert sorted(used) == sorted(DEFINITIONS), "a definition no figure applies, or one twice"
+    assert FIGURES[1].claims == ("C1", "C2")
+
+
+def test_a_bad_direction_or_measure_is_refused():
+    with pytest.raises(ValueError, match="direction must be one of"):
+        Criterion("x", "a statistic", "=>", 1.0, "why")
+    with pytest.raises(ValueError, match="measure must be one of"):
+        replace(DEFINITIONS["C4/fig5"], measure="eps0.01")
+
+
+def test_the_generated_block_is_rewritten_and_checked(tmp_path, capsys):
+    doc = tmp_path / "claims.md"
+    doc.write_text(f"intro\n{claims.BEGIN}\nold\n{claims.END}\noutro\n", encoding="utf-8")
+    assert claims.main([str(doc), "--check"]) == 1
+    assert "stale" in capsys.readouterr().err
+    assert claims.main([str(doc)]) == 0 and claims.main([str(doc), "--check"]) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "\nold\n" not in text
+    assert f"Claims table `{table_hash()}`" in text

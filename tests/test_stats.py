@@ -1,0 +1,74 @@
+"""The interval over seeds: Student t below 10 values, bootstrap-t from 10 on, ~95% coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from paper_figures import stats
+from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T, exact, mean_interval
+
+SAMPLES = 2000  # simulated data sets per coverage check: its standard error is about 0.005
+
+
+def coverage(draw, true_mean: float, n: int) -> float:
+    """Share of SAMPLES intervals from n draws that contain the true mean."""
+    data = draw(np.random.default_rng(n), (SAMPLES, n))
+    return float(np.mean([(i.low <= true_mean <= i.high) for i in map(mean_interval, data)]))
+
+
+def test_three_seeds_get_student_t_with_95_percent_coverage_on_normal_data():
+    assert mean_interval([1.0, 2.0, 4.0]).method == STUDENT_T
+    assert 0.93 <= coverage(lambda g, s: g.normal(2.0, 3.0, s), 2.0, 3) <= 0.97
+
+
+@pytest.mark.parametrize(
+    ("draw", "true_mean"),
+    [
+        (lambda g, s: g.normal(2.0, 3.0, s), 2.0),
+        (lambda g, s: g.exponential(1.0, s), 1.0),  # skewed: a t interval covers ~90% here
+    ],
+    ids=["normal", "exponential"],
+)
+def test_ten_seeds_get_the_bootstrap_t_with_95_percent_coverage(monkeypatch, draw, true_mean):
+    # 1,999 resamples instead of 9,999 keep the check fast; fewer resamples only add noise to
+    # the interval's ends, so the coverage of the full method is no lower.
+    monkeypatch.setattr(stats, "BOOTSTRAP_RESAMPLES", 1999)
+    assert mean_interval(np.arange(10.0)).method == BOOTSTRAP_T
+    assert 0.93 <= coverage(draw, true_mean, 10) <= 0.97
+
+
+def test_student_t_interval_equals_scipys():
+    values = [0.81, 0.78, 0.9, 0.85]
+    low, high = scipy_stats.t.interval(
+        0.95, len(values) - 1, loc=np.mean(values), scale=scipy_stats.sem(values)
+    )
+    interval = mean_interval(values)
+    assert (interval.low, interval.high, interval.n) == (pytest.approx(low), pytest.approx(high), 4)
+    assert interval.mean == pytest.approx(np.mean(values))
+
+
+def test_identical_values_give_a_zero_width_interval_at_their_value():
+    for n in (3, 12):
+        interval = mean_interval([0.5] * n)
+        assert (interval.low, interval.mean, interval.high) == (0.5, 0.5, 0.5)
+
+
+def test_the_bootstrap_is_reproducible_and_survives_heavy_ties():
+    values = [1.0] * 8 + [0.9, 0.95]  # a fifth of the resamples have no spread
+    first, second = mean_interval(values), mean_interval(values)
+    assert first == second and np.isfinite([first.low, first.high]).all()
+    assert first.low < first.mean < first.high
+
+
+def test_exact_is_one_deterministic_value():
+    interval = exact(3.0)
+    assert (interval.low, interval.high, interval.n, interval.method) == (3.0, 3.0, 1, EXACT)
+    assert str(interval) == "3 (exact, n = 1)"
+
+
+@pytest.mark.parametrize("values", [[1.0], [1.0, float("nan")], [[1.0, 2.0], [3.0, 4.0]]])
+def test_bad_values_are_refused_with_the_fix(values):
+    with pytest.raises(ValueError, match="at least 2 finite numbers"):
+        mean_interval(values)
