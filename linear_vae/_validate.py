@@ -124,6 +124,17 @@ def matrix(
     return arr
 
 
+def encoder_variances(value: Any, k: int, name: str = "D") -> np.ndarray:
+    """Return the (k,) diagonal encoder variances, each > 0."""
+    D = matrix(value, name, (k,))
+    if (D <= 0).any():
+        raise ValueError(
+            f"{name} (diagonal encoder variances) must be > 0; got min {D.min()!r}. "
+            f"Pass variances, not log-variances."
+        )
+    return D
+
+
 def symmetric(cov: np.ndarray, name: str = "C", rtol: float = 1e-10) -> None:
     """Raise unless ``cov`` (already a finite square array) is symmetric to ``rtol``."""
     scale = max(float(np.abs(cov).max(initial=0.0)), np.finfo(float).tiny)

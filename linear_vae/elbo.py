@@ -39,12 +39,7 @@ def _check(W, V, D, sigma2, d=None):
     W = _validate.matrix(W, "W", (d, None))
     d, k = W.shape
     V = _validate.matrix(V, "V", (k, d))
-    D = _validate.matrix(D, "D", (k,))
-    if (D <= 0).any():
-        raise ValueError(
-            f"D (diagonal encoder variances) must be > 0; got min {D.min()!r}. "
-            f"Pass variances, not log-variances."
-        )
+    D = _validate.encoder_variances(D, k)
     return W, V, D, s2
 
 

@@ -1,12 +1,19 @@
-"""Posterior-collapse and likelihood metrics for a trained VAE (all per example, nats).
+"""Posterior-collapse and likelihood metrics for a trained VAE (nats; per example unless said).
 
 - ``kl_per_latent``: KL(q(z_i | x) || N(0, 1)) for every example and latent.
 - (ε, δ)-collapse (paper, section 6): latent i is collapsed if P_x[KL_i(x) < ε] ≥ 1 - δ;
   ``collapse_curve`` gives the fraction collapsed on an ε grid, ``collapsed_fraction`` at one ε.
 - ``active_units`` (Burda et al. 2015): #{i : Var_x(E_q[z_i]) ≥ threshold}, unbiased variance.
+- ``mutual_information``: I(x; z) of the encoder on a data set (the aggregate-posterior estimator),
+  with its ceiling log n.
 - ``iw_log_px``: importance-weighted estimate of log p(x) with q as the proposal (a lower bound that
   tightens as K grows; K = 1 is a one-sample ELBO).
-- ``evaluate``: all of the above on a data set, batched, under no_grad, deterministic given a seed.
+- ``evaluate``: all of the above on a data set, batched, under no_grad, deterministic given a seed
+  (common random numbers: the same draws at every call, so logged curves are smooth).
+- ``objective_noise``: the reparameterised objective's spread over fresh draws at fixed parameters,
+  the measure of sampling noise that ``evaluate`` cannot give.
+
+docs/metrics.md says what each collapse measure means and when they disagree.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import contextlib
 import math
 import numbers
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +30,7 @@ import torch
 from torch import nn
 
 from lucas2019.models.base import gaussian_kl
+from lucas2019.run_schema import MI_CEILING_MARGIN_NATS
 
 DEFAULT_EPS_GRID = np.linspace(0.0, 2.0, 100)
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -100,13 +109,13 @@ def active_units(mu: torch.Tensor | np.ndarray, threshold: float = 0.01) -> int:
 
 
 @contextlib.contextmanager
-def _inference(*modules: nn.Module) -> Iterator[None]:
-    """no_grad + eval mode for the modules, restoring their previous modes afterwards."""
+def _inference(*modules: nn.Module, grad: bool = False) -> Iterator[None]:
+    """Eval mode for the modules (no_grad unless ``grad``), restoring their modes afterwards."""
     modes = [m.training for m in modules]
     try:
         for m in modules:
             m.eval()
-        with torch.no_grad():
+        with torch.set_grad_enabled(grad):
             yield
     finally:
         for m, mode in zip(modules, modes, strict=True):
@@ -129,6 +138,101 @@ def _check_x(x: torch.Tensor | np.ndarray, model: nn.Module) -> torch.Tensor:
 
 def _generator(device: torch.device, seed: int, generator: torch.Generator | None):
     return generator if generator is not None else torch.Generator(device=device).manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class MutualInformation:
+    """An estimate of I(x; z) and the most the estimator can return.
+
+    Attributes: nats (the estimate), ceiling (log n, nats), n (examples), n_samples (z draws per
+    example).
+    """
+
+    nats: float
+    ceiling: float
+    n: int
+    n_samples: int
+
+    @property
+    def near_ceiling(self) -> bool:
+        """Within ``MI_CEILING_MARGIN_NATS`` of log n: saturated, a lower bound of the true I(x; z)
+        rather than a measurement of it (more examples raise the ceiling)."""
+        return self.nats > self.ceiling - MI_CEILING_MARGIN_NATS
+
+
+#: log-density matrix entries per chunk of the MI estimator (32 MiB in float64)
+_MI_CHUNK_ENTRIES = 1 << 22
+
+
+def _mutual_information(
+    mu: torch.Tensor, logvar: torch.Tensor, n_samples: int, generator: torch.Generator
+) -> MutualInformation:
+    """Aggregate-posterior MI of the posteriors N(mu_j, exp(logvar_j)), mu and logvar (n, k).
+
+    For z_i ~ q(z | x_i), the mean over i of log q(z_i | x_i) − log (1/n) Σ_j q(z_i | x_j): an
+    unbiased estimate of the mean KL(q(z | x_i) || q_agg) with q_agg the mixture over the n
+    examples, which is I(x; z) for x uniform on them. Both terms come from one matrix
+    L[i, j] = log q(z_i | x_j) (the first is its diagonal), so each example's term is at most
+    log n exactly, and a constant encoder gives 0 up to round-off; only sampling noise can take
+    the estimate below 0. Computed in float64, in row chunks of L.
+    """
+    mu, logvar = mu.double(), logvar.double()
+    n, k = mu.shape
+    # log q(z | x_j) = −½ Σ_l [z_l² / var_jl − 2 z_l mu_jl / var_jl + mu_jl² / var_jl + log var_jl]
+    # − (k/2) log 2π is linear in (z², z, 1): one (rows, 2k + 1) @ (2k + 1, n) product gives a
+    # chunk of L, instead of an (n, n, k) tensor (milliseconds instead of seconds at n = 1,000,
+    # k = 200). In float64 the expansion's round-off is far below the sampling noise.
+    precision = torch.exp(-logvar)  # (n, k)
+    offset = (mu * mu * precision + logvar).sum(-1, keepdim=True) + k * _LOG_2PI  # (n, 1)
+    coefficients = -0.5 * torch.cat([precision, -2.0 * mu * precision, offset], dim=1).T
+    rows = max(1, _MI_CHUNK_ENTRIES // n)
+    total = 0.0
+    for _ in range(n_samples):
+        eps = torch.randn(mu.shape, generator=generator, device=generator.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps.to(mu.device)
+        features = torch.cat([z * z, z, torch.ones_like(z[:, :1])], dim=1)  # (n, 2k + 1)
+        for i0 in range(0, n, rows):
+            log_q = features[i0 : i0 + rows] @ coefficients  # L[i, j] = log q(z_i | x_j)
+            own = torch.diagonal(log_q, offset=i0)  # log q(z_i | x_i)
+            log_aggregate = torch.logsumexp(log_q, dim=1) - math.log(n)
+            total += float((own - log_aggregate).sum())
+    return MutualInformation(total / (n * n_samples), math.log(n), n, n_samples)
+
+
+def mutual_information(
+    model: nn.Module,
+    x: torch.Tensor | np.ndarray,
+    n_samples: int = 1,
+    batch_size: int = 500,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> MutualInformation:
+    """I(x; z) in nats of the model's encoder with x uniform on the n rows of x (n, d).
+
+    The aggregate-posterior estimator of He et al. (2019) (``calc_mi`` of vae-lagging-encoder):
+    E_x E_{q(z|x)} [log q(z | x) − log q_agg(z)], q_agg(z) = (1/n) Σ_j q(z | x_j). It differs from
+    theirs in three ways: q_agg mixes all n examples, not one minibatch (the ceiling is log n, not
+    log of the batch size); E log q(z | x) is the sampled density at the same z, not the analytic
+    negative entropy (the two terms' noise partly cancels, and no term can exceed log n);
+    and ``n_samples`` draws per example may be averaged. The estimate cannot exceed log n (6.9
+    nats for 1,000 examples); ``MutualInformation.near_ceiling`` flags saturated values. Encoding
+    runs in eval mode under no_grad, ``batch_size`` examples at a time; random numbers come from
+    ``generator`` or a fresh one seeded with ``seed``.
+    """
+    x = _check_x(x, model)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be an int >= 1 (z draws per example); got {n_samples!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
+    device, dtype = _device_dtype(model)
+    g = _generator(device, seed, generator)
+    mus, logvars = [], []
+    with _inference(model):
+        for i in range(0, x.shape[0], batch_size):
+            mu, logvar = model.encode(x[i : i + batch_size].to(device=device, dtype=dtype))
+            mus.append(mu)
+            logvars.append(logvar)
+    return _mutual_information(torch.cat(mus), torch.cat(logvars), int(n_samples), g)
 
 
 def iw_log_px(
@@ -205,7 +309,12 @@ def evaluate(
     kl_per_latent (k floats, mean over x), encoder_mean_variance (k floats, unbiased),
     collapsed_fraction (at ``eps``, ``delta``), collapse_eps and collapse_curve (lists over
     eps_grid), active_units (int), log_px (mean IW estimate with iw_samples samples, or None if 0),
-    n (examples), latent_dim.
+    mutual_information and mutual_information_ceiling (nats, one z per example, see
+    :func:`mutual_information`), n (examples), latent_dim.
+
+    Every call with the same seed reuses the same draws (common random numbers): curves logged
+    from it are smooth, and their step-to-step changes say nothing about the objective's noise
+    (:func:`objective_noise` measures that).
     """
     x = _check_x(x, model)
     _check_delta(delta)
@@ -240,6 +349,8 @@ def evaluate(
     log_px = None
     if iw_samples > 0:
         log_px = float(iw_log_px(model, likelihood, x, iw_samples, generator=g).mean())
+    # drawn last, so the numbers above are those of an evaluation without it
+    mi = _mutual_information(r["mu"], r["logvar"], 1, g)
     sigma2 = likelihood.sigma2_value()
     return {
         "elbo": float((r["rec"] - r["kl"]).mean()),
@@ -259,6 +370,106 @@ def evaluate(
         "collapse_curve": collapse_curve(kl_mat, eps_grid, delta).tolist(),
         "active_units": active_units(r["mu"]) if x.shape[0] > 1 else 0,
         "log_px": log_px,
+        "mutual_information": mi.nats,
+        "mutual_information_ceiling": mi.ceiling,
         "n": int(x.shape[0]),
         "latent_dim": int(model.latent_dim),
     }
+
+
+@dataclass(frozen=True)
+class ObjectiveNoise:
+    """Spread of the reparameterised ELBO and its gradient over fresh draws at fixed parameters.
+
+    Attributes (ELBO: mean over the batch, nats per example; gradients with respect to every
+    trainable parameter of the model and the likelihood, flattened into one vector g):
+        n_draws: independent draws behind each number.
+        elbo_mean, elbo_std: mean and standard deviation of the ELBO.
+        grad_norm_mean, grad_norm_std: mean and standard deviation of ||g||.
+        grad_std_norm: sqrt(Σ_p Var(g_p)), the root-mean-square distance of g from its mean.
+    Standard deviations are unbiased-variance (ddof = 1) square roots.
+    """
+
+    n_draws: int
+    elbo_mean: float
+    elbo_std: float
+    grad_norm_mean: float
+    grad_norm_std: float
+    grad_std_norm: float
+
+
+class _SpreadAccumulator:
+    """Mean and unbiased variance of a stream of equal-shaped tensors, accumulated relative to the
+    first one: draws that are all equal give a variance of exactly 0, and a spread small next to
+    the values loses little to cancellation."""
+
+    def __init__(self) -> None:
+        self.count, self.first, self.sum, self.sum_sq = 0, None, None, None
+
+    def add(self, value: torch.Tensor) -> None:
+        value = value.detach().double()
+        if self.first is None:
+            self.first = value
+            self.sum, self.sum_sq = torch.zeros_like(value), torch.zeros_like(value)
+        shifted = value - self.first
+        self.sum += shifted
+        self.sum_sq += shifted * shifted
+        self.count += 1
+
+    def mean(self) -> torch.Tensor:
+        return self.first + self.sum / self.count
+
+    def variance(self) -> torch.Tensor:
+        spread = self.sum_sq - self.sum * self.sum / self.count
+        return spread.clamp_min(0.0) / (self.count - 1)
+
+
+def objective_noise(
+    model: nn.Module,
+    likelihood: nn.Module,
+    x: torch.Tensor | np.ndarray,
+    n_draws: int = 100,
+    n_samples: int = 1,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> ObjectiveNoise:
+    """How noisy the training objective is at the model's current parameters, on the batch x (n, d).
+
+    Draws the ELBO of ``model.loss_terms`` (``n_samples`` reparameterised samples per example, as
+    ``trainer.n_samples``; KL weight 1) ``n_draws`` times, each from the generator's next state:
+    fresh random numbers, not the common random numbers of :func:`evaluate`. Parameters and data
+    stay fixed; modules run in eval mode (a closed-form σ² is held at its last value) and their
+    ``.grad`` fields are not touched. The analytic linear objective gives 0 for every spread.
+    """
+    x = _check_x(x, model)
+    if isinstance(n_draws, bool) or not isinstance(n_draws, numbers.Integral) or n_draws < 2:
+        raise ValueError(
+            f"n_draws must be an int >= 2 (a spread needs two draws); got {n_draws!r}."
+        )
+    device, dtype = _device_dtype(model)
+    g = _generator(device, seed, generator)
+    x = x.to(device=device, dtype=dtype)
+    params = [p for m in (model, likelihood) for p in m.parameters() if p.requires_grad]
+    elbos, norms, grads = _SpreadAccumulator(), _SpreadAccumulator(), _SpreadAccumulator()
+    with _inference(model, likelihood, grad=True):
+        for _ in range(int(n_draws)):
+            terms = model.loss_terms(x, likelihood, n_samples=n_samples, generator=g)
+            elbo = (terms["rec"] - terms["kl"]).mean()
+            parts = torch.autograd.grad(elbo, params, allow_unused=True)
+            flat = torch.cat(
+                [
+                    (torch.zeros_like(p) if d is None else d).reshape(-1)
+                    for p, d in zip(params, parts, strict=True)
+                ]
+            )
+            elbos.add(elbo)
+            norms.add(torch.linalg.vector_norm(flat.double()))
+            grads.add(flat)
+    return ObjectiveNoise(
+        n_draws=int(n_draws),
+        elbo_mean=float(elbos.mean()),
+        elbo_std=float(elbos.variance().sqrt()),
+        grad_norm_mean=float(norms.mean()),
+        grad_norm_std=float(norms.variance().sqrt()),
+        grad_std_norm=float(grads.variance().sum().sqrt()),
+    )

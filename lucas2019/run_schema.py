@@ -39,6 +39,13 @@ FRACTION = "fraction in [0, 1]"
 SECONDS = "s"
 NO_UNIT = ""
 
+#: mutual-information estimates within this many nats of their ceiling log n are saturated
+MI_CEILING_MARGIN_NATS = 0.5
+_MI_CEILING = (
+    f"the most the estimator can return; a value within {MI_CEILING_MARGIN_NATS} nats "
+    "of it is saturated (a lower bound of I(x; z))"
+)
+
 
 @dataclass(frozen=True)
 class Key:
@@ -81,6 +88,9 @@ METRICS_CSV: tuple[Key, ...] = (
     Key("collapsed_fraction", FLOAT, FRACTION, "latents (ε, δ)-collapsed at ε = 0.01 nats and "
         "δ = trainer.delta"),
     Key("active_units", INT, COUNT, "latents with Var_x E_q[z_i] ≥ 0.01"),
+    Key("mutual_information", FLOAT, "nats", "I(x; z) on the training set, aggregate-posterior "
+        "estimate (one z per example)"),
+    Key("mutual_information_ceiling", FLOAT, "nats", f"log n_train: {_MI_CEILING}"),
     Key("elbo_test", FLOAT, NATS, "ELBO on the held-out set; empty without one"),
     Key("wall_time_s", FLOAT, SECONDS, "training wall time so far (time spent stopped excluded)"),
 )  # fmt: skip
@@ -109,6 +119,20 @@ RESULT_JSON: tuple[ResultKey, ...] = (
               column="active_units", wandb_summary=True),
     ResultKey("collapsed_fraction", FLOAT, FRACTION, "latents (ε, δ)-collapsed at ε = 0.01 nats",
               column="collapsed_fraction", wandb_summary=True),
+    ResultKey("mutual_information", FLOAT, "nats", "I(x; z) on the training set, "
+              "aggregate-posterior estimate (lucas2019.metrics.mutual_information)",
+              column="mutual_information", wandb_summary=True),
+    ResultKey("mutual_information_ceiling", FLOAT, "nats", f"log n_train: {_MI_CEILING}",
+              column="mutual_information_ceiling", wandb_summary=True),
+    ResultKey("active_units_test", INT, COUNT, "active_units on the held-out set; null without "
+              "one", column="active_units_test", wandb_summary=True),
+    ResultKey("collapsed_fraction_test", FLOAT, FRACTION, "collapsed_fraction on the held-out "
+              "set; null without one", column="collapsed_fraction_test", wandb_summary=True),
+    ResultKey("mutual_information_test", FLOAT, "nats", "mutual_information on the held-out set; "
+              "null without one", column="mutual_information_test", wandb_summary=True),
+    ResultKey("mutual_information_test_ceiling", FLOAT, "nats", f"log n_test: {_MI_CEILING}; "
+              "null without a held-out set", column="mutual_information_test_ceiling",
+              wandb_summary=True),
     ResultKey("log_px_test", FLOAT, NATS, "importance-weighted log p(x) on the held-out set "
               "(trainer.iw_samples samples); null when 0 or without one", column="log_px_test",
               wandb_summary=True),

@@ -111,7 +111,7 @@ def train(
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
     settings = Settings.from_config(cfg)
     dataset, x_train_np, x_test_np = data.load_for_run(
-        OmegaConf.to_container(cfg.dataset, resolve=True), seed=settings.seed
+        OmegaConf.to_container(cfg.dataset, resolve=True)
     )
     fingerprint = run_folder.fingerprint(cfg, x_train_np, x_test_np)
     rerun = run_folder.check_rerun(run_dir, cfg, fingerprint)
@@ -331,6 +331,8 @@ class _Loop:
             "sigma2_optimal_batch": sigma2_optimal_batch,
             "collapsed_fraction": train["collapsed_fraction"],
             "active_units": train["active_units"],
+            "mutual_information": train["mutual_information"],
+            "mutual_information_ceiling": train["mutual_information_ceiling"],
             "elbo_test": None if test is None else test["elbo"],
             "wall_time_s": round(self.wall_time(), 3),
         }
@@ -376,6 +378,7 @@ class _Loop:
             if self.x_test is not None
             else None
         )
+        held_out = final_test or {}  # the held-out numbers are null without a held-out set
         result = {
             "status": "diverged" if diverged else "completed",
             "step": self.state.step,
@@ -387,11 +390,17 @@ class _Loop:
             "sigma2_optimal": final_train["sigma2_optimal"],
             "active_units": final_train["active_units"],
             "collapsed_fraction": final_train["collapsed_fraction"],
+            "mutual_information": final_train["mutual_information"],
+            "mutual_information_ceiling": final_train["mutual_information_ceiling"],
             "kl_per_latent": _to_list(final_train["kl_per_latent"]),
             "collapse_eps": self.s.eps_grid.tolist(),
             "collapse_curve": _to_list(final_train["collapse_curve"]),
             "elbo_test": None if final_test is None else final_test["elbo"],
             "log_px_test": None if final_test is None else final_test.get("log_px"),
+            "active_units_test": held_out.get("active_units"),
+            "collapsed_fraction_test": held_out.get("collapsed_fraction"),
+            "mutual_information_test": held_out.get("mutual_information"),
+            "mutual_information_test_ceiling": held_out.get("mutual_information_ceiling"),
             "latent_dim": int(self.model.latent_dim),
             "data_dim": int(dataset.dim),
             "n_train": int(self.x_train.shape[0]),
