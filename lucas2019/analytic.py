@@ -1,10 +1,10 @@
 """``python -m lucas2019.analytic``: the linear theory of a dataset, as tidy tables.
 
-For the training data a run would use (same dataset, subset and seed), writes into the run folder:
-``spectrum.csv`` (eigenvalues), ``likelihood_vs_k.csv`` (Figure 2: learned-σ² MLE, optimal ELBO
-and a fixed σ², for every k), ``sigma2_sweep.csv`` (every σ² of the grid at k = latent_dim),
-``collapse_diagnostics.csv`` (per latent and σ²), ``landscape.csv`` (Figure 1),
-``stationary_points.csv`` and ``result.json``.
+For the training data a run would use (same dataset, subset and ``dataset.subset_seed``), writes
+into the run folder: ``spectrum.csv`` (eigenvalues), ``likelihood_vs_k.csv`` (Figure 2:
+learned-σ² MLE, optimal ELBO and a fixed σ², for every k), ``sigma2_sweep.csv`` (every σ² of the
+grid at k = latent_dim), ``collapse_diagnostics.csv`` (per latent and σ²), ``landscape.csv``
+(Figure 1), ``stationary_points.csv`` and ``result.json``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import linear_vae
 from lucas2019 import data
 from lucas2019.config import CONF_DIR, register_configs, register_resolvers, validate_analytic
 from lucas2019.io import atomic_write, atomic_write_json, atomic_write_text
-from lucas2019.likelihoods import implied_sigma2
+from lucas2019.loss_recipes import implied_sigma2
 
 log = logging.getLogger("lucas2019.analytic")
 register_configs()
@@ -31,9 +31,7 @@ register_resolvers()
 
 def training_spectrum(cfg: DictConfig) -> tuple[linear_vae.Spectrum, data.Dataset]:
     """The spectrum (ddof = 0) of exactly the training array a run with this config uses."""
-    dataset, x_train, _ = data.load_for_run(
-        OmegaConf.to_container(cfg.dataset, resolve=True), seed=int(cfg.seed)
-    )
+    dataset, x_train, _ = data.load_for_run(OmegaConf.to_container(cfg.dataset, resolve=True))
     return linear_vae.Spectrum.from_data(x_train.astype(np.float64)), dataset
 
 

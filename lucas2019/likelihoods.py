@@ -1,4 +1,4 @@
-"""Observation models p(x | z) for the VAEs, and the σ² implied by an "MSE + β·KL" loss.
+"""Observation models p(x | z) for the VAEs.
 
 Every likelihood is an ``nn.Module`` with
 
@@ -41,6 +41,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lucas2019.likelihood_names import LIKELIHOODS, SIGMA2_MODES
+
+# Re-exported while callers move to its torch-free home, lucas2019.loss_recipes.
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -218,43 +220,3 @@ def build_likelihood(
     return GaussianLikelihood(
         mode, int(data_dim), float(sigma2), per_dim=per_dim, min_sigma2=min_sigma2
     )
-
-
-def implied_sigma2(
-    loss: str = "mse",
-    reduction: str = "sum",
-    beta: float = 1.0,
-    data_dim: int | None = None,
-    pixel_scale: float = 1.0,
-) -> float:
-    """The Gaussian σ² (in the original data units²) that a "reconstruction + β·KL" loss implies.
-
-    -ELBO with N(f(z), σ²I) is ||x - f||²/(2σ²) + KL + const; multiplying by 2σ² gives
-    ||x - f||² + 2σ²·KL. So (up to a positive factor and constants):
-
-    - ``MSE_sum + β·KL``  ⇔ σ² = β/2;
-    - ``MSE_mean + β·KL`` (mean over the d = data_dim dimensions) ⇔ σ² = β·d/2;
-    - data multiplied by s = pixel_scale before the MSE: σ² in the original units is divided by s².
-    """
-    if loss != "mse":
-        raise ValueError(
-            f"loss must be 'mse'; got {loss!r}. BCE is a Bernoulli likelihood and implies no σ²."
-        )
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"reduction must be 'sum' or 'mean'; got {reduction!r}.")
-    if not (isinstance(beta, numbers.Real) and math.isfinite(beta) and beta > 0):
-        raise ValueError(f"beta must be a finite float > 0 (the KL weight); got {beta!r}.")
-    if not (
-        isinstance(pixel_scale, numbers.Real) and math.isfinite(pixel_scale) and pixel_scale > 0
-    ):
-        raise ValueError(f"pixel_scale must be a finite float > 0 (e.g. 255); got {pixel_scale!r}.")
-    sigma2 = beta / 2.0
-    if reduction == "mean":
-        if isinstance(data_dim, bool) or not isinstance(data_dim, numbers.Integral) or data_dim < 1:
-            raise ValueError(
-                f"reduction='mean' needs data_dim, the number of dimensions averaged over "
-                f"(e.g. 784);"
-                f" got {data_dim!r}."
-            )
-        sigma2 *= int(data_dim)
-    return sigma2 / pixel_scale**2

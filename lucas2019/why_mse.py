@@ -1,11 +1,16 @@
-"""``python -m lucas2019.why_mse``: what does my MSE loss do to my latents?
+"""``python -m lucas2019.why_mse``: what does my VAE loss do to my latents?
 
-A loss written as ``MSE + β·KL`` is the negative ELBO of a Gaussian decoder whose variance σ² is
-fixed by the loss's scaling (see :func:`lucas2019.implied_sigma2`). The linear theory then says
-which latents collapse: latent i stays alive only if the data's i-th eigenvalue λ_i exceeds σ².
+A loss written as "reconstruction + β·KL" is a positive multiple of a negative ELBO. With an MSE
+it is the ELBO of a Gaussian decoder whose variance σ² the loss's scaling fixes (see
+lucas2019.loss_recipes). The linear theory then says which latents collapse: latent i stays alive
+only if the data's i-th covariance eigenvalue λ_i exceeds σ².
+
+Describe the loss with a preset (listed below) or with the options; options given with a preset
+replace the preset's. Give the data with --dataset or --npy for the live-latent count.
 
     python -m lucas2019.why_mse --reduction mean --dataset mnist --root /data/mnist --latent-dim 200
-    python -m lucas2019.why_mse --reduction sum --beta 4 --pixel-scale 255 --dataset digits
+    python -m lucas2019.why_mse --preset mean-mse-kld-weight --data-dim 12288
+    python -m lucas2019.why_mse --preset sum-mse --beta 4 --npy my_data.npy --latent-dim 32
 """
 
 from __future__ import annotations
@@ -13,109 +18,186 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 import linear_vae
 from lucas2019 import data
-from lucas2019.likelihoods import implied_sigma2
+from lucas2019.likelihood_names import SIGMA2_MODES
+from lucas2019.loss_recipes import LOSSES, PRESETS, REDUCTIONS, LossRecipe
+
+DEFAULT_PRESET = "mean-mse"
+_LIKELIHOOD_BY_SIGMA2_MODE = {mode: name for name, mode in SIGMA2_MODES.items()}
+FIX = (
+    f"fix: learn σ²: likelihood={_LIKELIHOOD_BY_SIGMA2_MODE['learned']}, or its closed form "
+    f"likelihood={_LIKELIHOOD_BY_SIGMA2_MODE['optimal']}"
+)
+# the flag that supplies each dimension LossRecipe.implied may ask for
+_DIM_FLAGS = {
+    "data_dim": ("d", "--dataset, --npy or --data-dim"),
+    "latent_dim": ("k", "--latent-dim"),
+    "batch_size": ("n", "--batch-size"),
+}
 
 
 @dataclass(frozen=True)
 class CollapsePrediction:
-    """The linear theory's answer for one loss on one dataset (σ² in data units², [0, 1] pixels)."""
+    """The linear theory's answer for one loss on one dataset (σ² in data units²)."""
 
     sigma2: float  # implied by the loss
-    latent_dim: int  # k
-    n_collapsed: int  # #{i ≤ k : λ_i ≤ σ²}
+    latent_dim: int  # k, clamped to the data dimension d
+    n_live: int  # #{i ≤ k : λ_i > σ²}
     sigma2_learned: float  # the pPCA maximum-likelihood σ² at this k
     n_collapsed_learned: int  # collapsed latents with the learned σ² (0 below the data's rank)
 
+    @property
+    def n_collapsed(self) -> int:
+        """Latents of k whose eigenvalue is ≤ σ²: k − n_live."""
+        return self.latent_dim - self.n_live
+
 
 def predict(spectrum: linear_vae.Spectrum, sigma2: float, latent_dim: int) -> CollapsePrediction:
-    """Collapsed latents of k = ``latent_dim`` at the fixed ``sigma2`` and at the learned σ²."""
+    """Live latents of k = ``latent_dim`` at a fixed ``sigma2``, and collapse at the learned σ²."""
     k = min(int(latent_dim), spectrum.dim)
-    fixed = linear_vae.ppca_mle(spectrum, k, sigma2=sigma2)
+    n_live = linear_vae.n_live(spectrum, sigma2, k)
     # Latents beyond the largest k with a positive learned σ² have no variance left: collapsed.
     k_learnable = linear_vae.learnable_n_latent(spectrum, k)
     learned = linear_vae.ppca_mle(spectrum, k_learnable)
     n_collapsed_learned = learned.n_collapsed + (k - k_learnable)
     return CollapsePrediction(
-        float(sigma2), k, int(fixed.n_collapsed), float(learned.sigma2), int(n_collapsed_learned)
+        float(sigma2), k, int(n_live), float(learned.sigma2), int(n_collapsed_learned)
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Print the σ² a loss implies and, for a dataset, how many latents it collapses."""
+def _preset_list() -> str:
+    lines = ["presets (loss as written; kl is -0.5 * (1 + logvar - mu**2 - logvar.exp())):"]
+    for name, preset in PRESETS.items():
+        lines.append(f"  {name}: {preset.code}")
+        dims = ", ".join(f"{_DIM_FLAGS[key][0]} = {val}" for key, val in preset.example.items())
+        example = f"; {preset.example_value():.4g} at {dims}" if dims else ""
+        lines.append(f"      {preset.formula}{example}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lucas2019-why-mse",
         description=__doc__,
+        epilog=_preset_list(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--reduction",
-        choices=("sum", "mean"),
-        default="mean",
-        help="MSE summed or averaged over the data dimensions (default mean)",
+    loss = parser.add_argument_group("the loss (each option replaces the preset's)")
+    loss.add_argument(
+        "--preset", choices=tuple(PRESETS), default=DEFAULT_PRESET, help="default %(default)s"
     )
-    parser.add_argument("--beta", type=float, default=1.0, help="weight on the KL term")
-    parser.add_argument(
+    loss.add_argument("--loss", choices=LOSSES, help="squared error or binary cross-entropy")
+    reductions = {
+        "--reduction": "reconstruction over the data dimensions",
+        "--batch-reduction": "reconstruction over the batch",
+        "--kl-reduction": "KL over the latents",
+        "--kl-batch-reduction": "KL over the batch",
+    }
+    for flag, what in reductions.items():
+        loss.add_argument(flag, choices=REDUCTIONS, help=f"{what}: summed or averaged")
+    loss.add_argument("--beta", type=float, help="weight on the KL term (kld_weight)")
+    loss.add_argument(
+        "--recon-weight", type=float, help="factor on the reconstruction (0.5 for ½·squared error)"
+    )
+    loss.add_argument(
         "--pixel-scale",
         type=float,
-        default=1.0,
-        help="factor the data was multiplied by before the MSE (e.g. 255)",
+        help="factor the data were multiplied by before the loss (e.g. 255)",
     )
-    parser.add_argument("--dataset", choices=data.DATASETS, help="dataset to predict collapse on")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=data.DATASETS, help="dataset to predict collapse on")
+    source.add_argument(
+        "--npy", help="your data: an (n, d) .npy array, in its units before --pixel-scale"
+    )
     parser.add_argument("--root", help="dataset folder (MNIST, CelebA)")
+    parser.add_argument("--data-dim", type=int, help="d, when no data are given")
     parser.add_argument("--latent-dim", type=int, default=200, help="latent size k (default 200)")
+    parser.add_argument("--batch-size", type=int, help="n, where the batch reductions differ")
     parser.add_argument(
         "--n-train", type=int, default=None, help="training examples (default: all available)"
     )
+    return parser
+
+
+def _recipe(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LossRecipe:
+    # each loss option's flag has the field's name as its dest
+    options = [option.name for option in fields(LossRecipe)]
+    given = {key: getattr(args, key) for key in options if getattr(args, key) is not None}
+    try:
+        return replace(PRESETS[args.preset].recipe, **given)
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def _training_data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> np.ndarray | None:
+    """The (n, d) array the spectrum comes from, or None when no data were given."""
+    if args.npy is not None:
+        try:
+            x = np.load(args.npy)
+        except (OSError, ValueError) as error:
+            parser.error(f"--npy {args.npy}: {error}")
+        if x.ndim != 2:
+            parser.error(f"--npy must hold an (n, d) array; got shape {x.shape} from {args.npy}.")
+        return x[: args.n_train]
+    if args.dataset is None:
+        return None
+    try:
+        dataset = data.load(args.dataset, root=args.root)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
+    x_train, _ = data.training_arrays(dataset, n_train=args.n_train, n_test=0)
+    return x_train
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print what a loss implies and, given data, how many latents it leaves alive."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.latent_dim < 1:
         parser.error(f"--latent-dim must be a positive integer; got {args.latent_dim}")
-    dataset = None
-    if args.dataset is not None:
-        try:
-            dataset = data.load(args.dataset, root=args.root)
-        except (ValueError, OSError) as error:
-            parser.error(str(error))
+    recipe = _recipe(parser, args)
+    x_train = _training_data(parser, args)
+    data_dim = args.data_dim if x_train is None else x_train.shape[1]
+    if x_train is not None and args.data_dim not in (None, data_dim):
+        parser.error(f"--data-dim {args.data_dim} disagrees with the data's d = {data_dim}")
     try:
-        sigma2 = implied_sigma2(
-            "mse",
-            args.reduction,
-            args.beta,
-            data_dim=None if dataset is None else dataset.dim,
-            pixel_scale=args.pixel_scale,
-        )
+        implied = recipe.implied(data_dim, args.latent_dim, args.batch_size)
     except ValueError as error:
-        parser.error(str(error) + " (pass --dataset so the data dimension is known)")
-    loss = f"MSE {'summed' if args.reduction == 'sum' else 'averaged'} over dimensions"
-    loss += f" + {args.beta:g}·KL" + (
-        f", data × {args.pixel_scale:g}" if args.pixel_scale != 1 else ""
-    )
-    print(f"loss: {loss}")
-    print(f"implied Gaussian decoder variance: σ² = {sigma2:.6g} (data units², [0, 1] pixels)")
-    if dataset is None:
+        hints = [flags for key, (_, flags) in _DIM_FLAGS.items() if key in str(error)]
+        parser.error(str(error) + "".join(f" Pass {flags}." for flags in hints))
+    print(f"loss: {recipe.formula()}")
+    if implied.sigma2 is None:
+        print(f"implied: a Bernoulli decoder with KL weight β = {implied.beta:.6g} (1 is the ELBO)")
+        print("no σ² to learn (likelihood=bernoulli); the linear theory needs a Gaussian decoder")
         return 0
-    x_train, _ = data.training_arrays(dataset, n_train=args.n_train, n_test=0)
-    spectrum = linear_vae.Spectrum.from_data(x_train.astype(np.float64))
-    answer = predict(spectrum, sigma2, args.latent_dim)
-    lam = spectrum.eigenvalues
-    print(
-        f"dataset: {dataset.name}, n = {spectrum.n_samples}, d = {spectrum.dim}, "
-        f"largest eigenvalue λ₁ = {lam[0]:.4g}, data rank {spectrum.rank}"
-    )
-    print(f"linear theory, k = {answer.latent_dim} latents:")
-    print(
-        f"  with σ² = {sigma2:.4g}: {answer.n_collapsed} of {answer.latent_dim} collapse "
-        f"(every latent whose eigenvalue is ≤ σ²)"
-    )
-    print(
-        f"  with σ² learned (MLE {answer.sigma2_learned:.4g}): {answer.n_collapsed_learned} of "
-        f"{answer.latent_dim} collapse"
-    )
+    sigma2 = implied.sigma2
+    units = "data units², [0, 1] pixels" if args.npy is None else "units² of the --npy data"
+    print(f"implied Gaussian decoder variance: σ² = {sigma2:.6g} ({units})")
+    print("  the loss fixes only σ²·β: this is σ² as an ELBO (β = 1), or β at σ² = 1")
+    if x_train is not None:
+        spectrum = linear_vae.Spectrum.from_data(x_train.astype(np.float64))
+        answer = predict(spectrum, sigma2, args.latent_dim)
+        lam = spectrum.eigenvalues
+        name = args.dataset or args.npy
+        print(
+            f"data: {name}, n = {spectrum.n_samples}, d = {spectrum.dim}, "
+            f"largest eigenvalue λ₁ = {lam[0]:.4g}, data rank {spectrum.rank}"
+        )
+        print(f"linear theory, k = {answer.latent_dim} latents:")
+        print(
+            f"  with σ² = {sigma2:.4g}: {answer.n_live} live, {answer.n_collapsed} of "
+            f"{answer.latent_dim} collapse (every latent whose eigenvalue is ≤ σ²)"
+        )
+        print(
+            f"  with σ² learned (MLE {answer.sigma2_learned:.4g}): {answer.n_collapsed_learned} of "
+            f"{answer.latent_dim} collapse"
+        )
+    print(FIX)
     return 0
 
 

@@ -28,9 +28,9 @@ def test_linear_vae_imports_only_numpy_and_scipy():
     assert loaded_after("import linear_vae, linear_vae.demo", modules) == []
 
 
-def test_implied_sigma2_loads_torch_only_when_asked_for():
+def test_the_package_and_implied_sigma2_load_no_torch():
     assert loaded_after("import lucas2019, lucas2019.io", ("torch",)) == []
     statement = (
         "from lucas2019 import implied_sigma2; assert implied_sigma2(reduction='sum') == 0.5"
     )
-    assert loaded_after(statement, ("torch",)) == ["torch"]
+    assert loaded_after(statement, ("torch",)) == []
