@@ -28,6 +28,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from lucas2019 import data
 from lucas2019.data import digits
 from lucas2019.likelihood_names import LIKELIHOODS, SIGMA2_OPTIMS, SIGMA2_SWITCHES
+from lucas2019.mitigations import FREE_BITS_VARIANTS, MITIGATIONS
 from lucas2019.models import DEVICES, ENCODERS, LINEAR_MODELS, MODELS, OBJECTIVES
 from lucas2019.tracking import WANDB_MODES
 
@@ -45,6 +46,9 @@ class DatasetConfig:
     preprocess: str = "scale01"
     n_train: int | None = None  # None: the whole training split
     n_test: int | None = None
+    # Seeds the data alone (the subset's rows, dequantisation and binarisation noise, generated
+    # samples); `seed` varies the model's initialisation and training noise on the same data.
+    subset_seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # passed to lucas2019.data.load
 
 
@@ -138,6 +142,27 @@ class TrainerConfig:
 
 
 @dataclass
+class MitigationConfig:
+    """A collapse mitigation (conf/mitigation/, lucas2019.mitigations). Each reads its own keys
+    (``MITIGATIONS``); the others stay null. Steps are absolute, never a share of max_steps."""
+
+    name: str = "none"
+    # free_bits: the floor λ (nats) on each latent's batch-mean KL, or on the summed KL
+    lambda_nats: float | None = None
+    variant: str | None = None  # per_latent or total
+    # cyclical_annealing: cycles of cycle_steps steps, β rising over the first ramp_ratio of each
+    cycles: int | None = None
+    cycle_steps: int | None = None
+    ramp_ratio: float | None = None
+    # aggressive_encoder: inner encoder steps checked every check_every, at most max_inner_steps;
+    # the phase ends when I(x; z), computed every mi_every steps, has not risen for mi_patience
+    check_every: int | None = None
+    max_inner_steps: int | None = None
+    mi_every: int | None = None
+    mi_patience: int | None = None
+
+
+@dataclass
 class LoggerConfig:
     name: str = "none"
     project: str = "lucas2019"
@@ -162,6 +187,7 @@ class TrainConfig:
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    mitigation: MitigationConfig = field(default_factory=MitigationConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     scale: str = "cpu"
@@ -193,7 +219,6 @@ class AnalyticConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     analytic: AnalyticSettings = field(default_factory=AnalyticSettings)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
-    seed: int = 0
     run_dir: str = "."
 
 
@@ -268,6 +293,7 @@ GRID = Allowed(
     "a non-empty list of numbers > 0",
 )
 FRACTION = Allowed(lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+SHARE = Allowed(lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]")
 
 _DATASET_KEYS = {
     "dataset.name": Key(one_of(data.DATASETS)),
@@ -277,12 +303,12 @@ _DATASET_KEYS = {
     "dataset.preprocess": Key(one_of(data.PREPROCESSINGS)),
     "dataset.n_train": Key(POSITIVE_INT | NULL),
     "dataset.n_test": Key(POSITIVE_INT | NULL),
+    "dataset.subset_seed": Key(NON_NEGATIVE_INT),
     "dataset.options": Key(),
 }
 _EXPERIMENT_KEYS = {
     "experiment.name": Key(effect=Effect.NONE),
     "experiment.description": Key(effect=Effect.NONE),
-    "seed": Key(),
     "run_dir": Key(effect=Effect.NONE),
 }
 #: every key of a training config (lucas2019.train): allowed values and effect on the result
@@ -322,6 +348,17 @@ TRAIN_KEYS: dict[str, Key] = {
     "trainer.delta": Key(FRACTION),
     "trainer.iw_samples": Key(NON_NEGATIVE_INT),
     "trainer.progress": Key(effect=Effect.NONE),
+    # The mitigation and its keys (null where the mitigation has no use for a key).
+    "mitigation.name": Key(one_of(tuple(MITIGATIONS))),
+    "mitigation.lambda_nats": Key(NULL | POSITIVE),
+    "mitigation.variant": Key(NULL | one_of(FREE_BITS_VARIANTS)),
+    "mitigation.cycles": Key(NULL | POSITIVE_INT),
+    "mitigation.cycle_steps": Key(NULL | POSITIVE_INT),
+    "mitigation.ramp_ratio": Key(NULL | SHARE),
+    "mitigation.check_every": Key(NULL | POSITIVE_INT),
+    "mitigation.max_inner_steps": Key(NULL | POSITIVE_INT),
+    "mitigation.mi_every": Key(NULL | POSITIVE_INT),
+    "mitigation.mi_patience": Key(NULL | POSITIVE_INT),
     "logger.name": Key(one_of(LOGGERS), Effect.NONE),
     "logger.project": Key(effect=Effect.NONE),
     "logger.entity": Key(effect=Effect.NONE),
@@ -330,6 +367,7 @@ TRAIN_KEYS: dict[str, Key] = {
     "logger.log_images": Key(effect=Effect.NONE),
     "logger.tags": Key(effect=Effect.NONE),
     **_EXPERIMENT_KEYS,
+    "seed": Key(),  # the model's initialisation and training noise (the data: subset_seed)
     "scale": Key(effect=Effect.NONE),  # a label; the preset's effects are in the keys it sets
     "device": Key(one_of(DEVICES), Effect.NONE),
     "torch_threads": Key(NULL | POSITIVE_INT, Effect.NONE),
@@ -488,6 +526,39 @@ def _check_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
     )
 
 
+def _check_mitigation(c: DictConfig) -> None:
+    """The chosen mitigation's keys are set and the other mitigations' keys are null; cyclical
+    annealing replaces the linear annealing schedule rather than joining it."""
+    node, name = c.mitigation, c.mitigation.name
+    own = MITIGATIONS[name]
+    for key in (k for keys in MITIGATIONS.values() for k in keys):
+        value = node[key]
+        if key in own:
+            _check(value is not None, f"mitigation.{key}", value, f"a value for mitigation={name}")
+        else:
+            _check(
+                value is None,
+                f"mitigation.{key}",
+                value,
+                f"null for mitigation={name}, which does not read it (its keys: "
+                f"{', '.join(own) or 'none'}); choose the mitigation that does",
+            )
+    if name == "cyclical_annealing":
+        _check(
+            c.trainer.kl_anneal_steps == 0,
+            "trainer.kl_anneal_steps",
+            c.trainer.kl_anneal_steps,
+            "0 with mitigation=cyclical_annealing, whose cycles replace the linear annealing",
+        )
+    if name == "aggressive_encoder":
+        _check(
+            node.check_every <= node.max_inner_steps,
+            "mitigation.check_every",
+            node.check_every,
+            f"at most mitigation.max_inner_steps = {node.max_inner_steps} (no check would run)",
+        )
+
+
 def validate(cfg: DictConfig) -> None:
     """Check a composed training config against :data:`TRAIN_KEYS` and the rules that tie keys
     together; raise :class:`ConfigError` naming the first bad key."""
@@ -495,6 +566,7 @@ def validate(cfg: DictConfig) -> None:
     _check_subset(cfg.dataset)
     _check_model(cfg)
     _check_sigma2_rule(cfg.likelihood, cfg.trainer.max_steps)
+    _check_mitigation(cfg)
 
 
 def validate_analytic(cfg: DictConfig) -> None:

@@ -92,6 +92,8 @@ METRICS_CSV: tuple[Key, ...] = (
         "estimate (one z per example)"),
     Key("mutual_information_ceiling", FLOAT, "nats", f"log n_train: {_MI_CEILING}"),
     Key("elbo_test", FLOAT, NATS, "ELBO on the held-out set; empty without one"),
+    Key("inner_encoder_steps", INT, STEPS, "encoder-only steps taken so far by "
+        "mitigation=aggressive_encoder (0 for the other mitigations); flat once its phase ended"),
     Key("wall_time_s", FLOAT, SECONDS, "training wall time so far (time spent stopped excluded)"),
 )  # fmt: skip
 
@@ -157,6 +159,12 @@ RESULT_JSON: tuple[ResultKey, ...] = (
     ResultKey("experiment", TEXT, NO_UNIT, "experiment preset name; null without one"),
     ResultKey("extended_from", INT, STEPS, "step count of the completed run this one extended; "
               "null if it was not extended"),
+    ResultKey("aggressive_end_step", INT, STEPS, "mitigation=aggressive_encoder: the step at "
+              "which I(x; z) stopped rising and the aggressive phase ended; null if it had not "
+              "ended or another mitigation ran", column="aggressive_end_step"),
+    ResultKey("inner_encoder_steps", INT, STEPS, "encoder-only steps of the aggressive phase, "
+              "besides the `step` joint or decoder steps (0 for the other mitigations)",
+              column="inner_encoder_steps"),
     ResultKey("fingerprint", MAPPING, NO_UNIT, "every config value that decides the result, "
               "and the data's SHA-256 (lucas2019.run_folder)"),
 )  # fmt: skip
@@ -186,6 +194,10 @@ CONFIG_COLUMNS: tuple[ConfigColumn, ...] = (
                  ("trainer", "kl_anneal_steps")),
     ConfigColumn("beta0", FLOAT, NO_UNIT, "initial KL weight of the annealing",
                  ("trainer", "beta0")),
+    ConfigColumn("mitigation", TEXT, NO_UNIT, "collapse mitigation ('none' for a plain run)",
+                 ("mitigation", "name")),
+    ConfigColumn("free_bits_variant", TEXT, NO_UNIT, "mitigation=free_bits: 'per_latent' or "
+                 "'total'", ("mitigation", "variant")),
     ConfigColumn("seed", INT, NO_UNIT, "random seed", ("seed",)),
 )  # fmt: skip
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import platform
 import signal
 import time
@@ -31,9 +32,15 @@ from lucas2019 import config as config_schema
 from lucas2019 import data, metrics, run_folder
 from lucas2019.io import atomic_write_json, atomic_write_text
 from lucas2019.likelihoods import build_likelihood
-from lucas2019.models import build_model, resolve_device
+from lucas2019.mitigations import (
+    encoder_parameters,
+    free_bits_kl,
+    inner_encoder_steps,
+    mutual_information_stopped_rising,
+)
+from lucas2019.models import build_model, gaussian_kl, resolve_device
 from lucas2019.run_schema import METRICS_CSV_COLUMNS
-from lucas2019.schedules import kl_weight
+from lucas2019.schedules import cyclical_kl_weight, kl_weight
 from lucas2019.tracking import NullTracker, Tracker
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ class Settings:
     beta: float
     beta0: float
     kl_anneal_steps: int
+    mitigation: config_schema.MitigationConfig
     n_samples: int
     eps_grid: np.ndarray
     delta: float
@@ -84,6 +92,7 @@ class Settings:
             beta=float(t.beta),
             beta0=float(t.beta0),
             kl_anneal_steps=int(t.kl_anneal_steps),
+            mitigation=OmegaConf.to_object(cfg.mitigation),
             n_samples=int(t.n_samples),
             eps_grid=np.linspace(0.0, float(t.eps_max), int(t.eps_points)),
             delta=float(t.delta),
@@ -211,9 +220,15 @@ class _TrainingState:
     status: str = "running"
     order: torch.Tensor | None = None  # what is left of the current epoch's minibatch order
     extended_from: int | None = None  # the step count of the completed run this one continues
+    # mitigation=aggressive_encoder: the MI at each check, the step at which the aggressive phase
+    # ended (None: still on) and the encoder-only steps taken in it
+    mi_history: list | None = None
+    aggressive_end_step: int | None = None
+    inner_encoder_steps: int = 0
 
     def __post_init__(self) -> None:
         self.rows = self.rows or []
+        self.mi_history = self.mi_history or []
 
 
 class _Loop:
@@ -239,6 +254,18 @@ class _Loop:
         self.fingerprint = fingerprint
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
         self._started = time.perf_counter()
+        if s.mitigation.name == "aggressive_encoder":
+            self.encoder_params = encoder_parameters(model, x_train[:2])
+            encoder_ids = {id(p) for p in self.encoder_params}
+            self.decoder_params = [p for p in model.parameters() if id(p) not in encoder_ids]
+
+    @property
+    def aggressive(self) -> bool:
+        """Whether this step belongs to the aggressive phase of mitigation=aggressive_encoder."""
+        return (
+            self.s.mitigation.name == "aggressive_encoder"
+            and self.state.aggressive_end_step is None
+        )
 
     def wall_time(self) -> float:
         return self.state.wall_time_s + time.perf_counter() - self._started
@@ -275,20 +302,25 @@ class _Loop:
             if self.state.step == s.sigma2_switch_step:
                 self.likelihood.switch_mode(s.sigma2_switch_to)
                 log.info("step %d: σ² is %s from now on", self.state.step, s.sigma2_switch_to)
-            beta = kl_weight(
-                self.state.step, beta=s.beta, anneal_steps=s.kl_anneal_steps, beta0=s.beta0
-            )
-            terms = self.model.loss_terms(self.next_batch(), self.likelihood, n_samples=s.n_samples)
-            loss = -(terms["rec"] - beta * terms["kl"]).mean()
+            beta = self.kl_weight(self.state.step)
+            if self.aggressive:
+                self.train_encoder(beta)
+                if self.state.status == "diverged":
+                    break
+            loss, terms = self.objective(self.next_batch(), beta)
             if not torch.isfinite(loss):
                 self.state.status = "diverged"
                 break
             self.optimizers.zero_grad()
             loss.backward()
+            if self.aggressive:  # the decoder's step: the encoder has just had its own
+                _drop_gradients(self.encoder_params)
             self.optimizers.step()
             self.state.step += 1
             bar.update(1)
             step = self.state.step
+            if self.aggressive and step % s.mitigation.mi_every == 0:
+                self.check_mutual_information()
             if step % s.eval_every == 0 or step == s.max_steps:
                 d = self.model.data_dim
                 sigma2_optimal_batch = float(terms["expected_sse"].detach().mean()) / d
@@ -302,6 +334,59 @@ class _Loop:
             if step % s.checkpoint_every == 0 and step < s.max_steps:
                 self.save_checkpoint()
         bar.close()
+
+    def kl_weight(self, step: int) -> float:
+        """β at optimiser step ``step``: the cycles of mitigation=cyclical_annealing, else the
+        constant or linearly annealed weight of the trainer keys."""
+        s, m = self.s, self.s.mitigation
+        if m.name == "cyclical_annealing":
+            return cyclical_kl_weight(
+                step, m.cycles, m.cycle_steps, m.ramp_ratio, beta=s.beta, beta0=s.beta0
+            )
+        return kl_weight(step, beta=s.beta, anneal_steps=s.kl_anneal_steps, beta0=s.beta0)
+
+    def objective(self, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, dict]:
+        """The training loss on the batch ``x`` (n, d), nats per example: −(rec − β·KL) averaged
+        over the batch, with free bits' floor on the KL under mitigation=free_bits; and the ELBO
+        terms of :meth:`VAE.loss_terms`."""
+        terms = self.model.loss_terms(x, self.likelihood, n_samples=self.s.n_samples)
+        m = self.s.mitigation
+        if m.name != "free_bits":
+            return -(terms["rec"] - beta * terms["kl"]).mean(), terms
+        # loss_terms sums the KL over latents; the floor needs each latent's KL
+        kl = free_bits_kl(gaussian_kl(*self.model.encode(x)), m.lambda_nats, m.variant)
+        return -terms["rec"].mean() + beta * kl, terms
+
+    def train_encoder(self, beta: float) -> None:
+        """He et al.'s inner loop (:func:`lucas2019.mitigations.inner_encoder_steps`): encoder
+        steps on fresh batches, decoder and σ² held, until the encoder's objective stops
+        improving. A non-finite objective sets the status to diverged without a step."""
+        m = self.s.mitigation
+
+        def encoder_step() -> float:
+            loss, _ = self.objective(self.next_batch(), beta)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                self.state.status = "diverged"
+                return value
+            self.optimizers.zero_grad()
+            loss.backward()
+            _drop_gradients(self.decoder_params)
+            self.optimizers.model.step()  # Adam skips the parameters without a gradient
+            return value
+
+        self.state.inner_encoder_steps += inner_encoder_steps(
+            encoder_step, m.check_every, m.max_inner_steps
+        )
+
+    def check_mutual_information(self) -> None:
+        """Append I(x; z) on the training set to the history and end the aggressive phase at this
+        step if the rule says it stopped rising."""
+        mi = metrics.mutual_information(self.model, self.x_train, seed=self.s.seed + 1)
+        self.state.mi_history.append(mi.nats)
+        if mutual_information_stopped_rising(self.state.mi_history, self.s.mitigation.mi_patience):
+            self.state.aggressive_end_step = self.state.step
+            log.info("step %d: I(x; z) stopped rising, the aggressive phase ends", self.state.step)
 
     def evaluate(self, x: torch.Tensor, iw_samples: int = 0) -> dict:
         """Every metric on ``x``; see :func:`lucas2019.metrics.evaluate`."""
@@ -334,6 +419,7 @@ class _Loop:
             "mutual_information": train["mutual_information"],
             "mutual_information_ceiling": train["mutual_information_ceiling"],
             "elbo_test": None if test is None else test["elbo"],
+            "inner_encoder_steps": self.state.inner_encoder_steps,
             "wall_time_s": round(self.wall_time(), 3),
         }
         self.state.rows.append(row)
@@ -362,6 +448,11 @@ class _Loop:
             "batch_rng": self.batches.get_state(),
             "order": self.order,
             "extended_from": self.state.extended_from,
+            "mitigation": {
+                "mi_history": self.state.mi_history,
+                "aggressive_end_step": self.state.aggressive_end_step,
+                "inner_encoder_steps": self.state.inner_encoder_steps,
+            },
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
         if torch.cuda.is_available():
@@ -412,6 +503,8 @@ class _Loop:
             "overrides": overrides,
             "experiment": experiment,
             "extended_from": self.state.extended_from,
+            "aggressive_end_step": self.state.aggressive_end_step,
+            "inner_encoder_steps": self.state.inner_encoder_steps,
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
         atomic_write_json(self.run_dir / "result.json", result)
@@ -456,7 +549,14 @@ def _restore(payload: dict, model, likelihood, optimizers: _Optimizers, batches)
         rows=payload["rows"],
         order=payload["order"],
         extended_from=payload.get("extended_from"),
+        **payload.get("mitigation", {}),  # absent from checkpoints of older versions
     )
+
+
+def _drop_gradients(params: list[torch.Tensor]) -> None:
+    """Clear the gradients of ``params``, so that the optimisers' step leaves them unchanged."""
+    for p in params:
+        p.grad = None
 
 
 def _overrides(cfg: DictConfig) -> list[str]:

@@ -62,7 +62,7 @@ def test_result_config_leaves_out_bookkeeping_and_length_and_keeps_what_decides_
     ):
         assert left_out not in keys
     assert keys["likelihood.sigma2"] == 1.0
-    assert keys["model.encoder_hidden"] == [256, 128]  # the scale's widths, through the model
+    assert keys["model.encoder_hidden"] == [128, 64]  # digits' widths, through the model
     assert keys["seed"] == 0
     assert all(TRAIN_KEYS[k].effect is Effect.RESULT for k in keys)
     changed = result_config(compose_config("train", ["likelihood.sigma2=0.01", "run_dir=/x"]))
