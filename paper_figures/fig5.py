@@ -1,4 +1,5 @@
-"""Figure 5: deep VAE with fixed σ² — collapsed latents [%] (δ = 0.01) against ε (claim C4).
+"""Figure 5: deep VAE with fixed σ² — collapsed latents [%] (δ = 0.01) against ε on the training
+set (claim C4a).
 
 Each σ² is drawn as the mean over seeds with its 95% interval, each seed faintly.
 
@@ -29,5 +30,5 @@ def render(
     completed run."""
     return render_collapse(
         curves, out_dir, "fig5", "fixed σ²", lambda s, _rows: fmt_value(s), expected,
-        "fixed σ²", dpi, "fixed",
+        "fixed σ², training set", dpi, "fixed",
     )  # fmt: skip

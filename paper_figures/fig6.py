@@ -1,5 +1,6 @@
 """Figure 6: deep VAE with σ² learned from each initial value — collapsed latents [%] against ε
-(claim C5). A large initial σ² still ends partly collapsed, far less than with σ² fixed.
+on the training set (claim C5). A large initial σ² still ends partly collapsed, far less than
+with σ² fixed.
 
 Each initial σ² is drawn as the mean over seeds with its 95% interval, each seed faintly.
 
@@ -44,7 +45,7 @@ def render(
         "initial σ² → learned σ²",
         _label,
         expected,
-        "learned σ²",
+        "learned σ², training set",
         dpi,
         "learned",
     )

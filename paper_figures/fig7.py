@@ -1,11 +1,13 @@
 """Figure 7 (beyond the paper): live latents predicted by the linear theory against σ², with the
-deep VAEs' measured active units and non-collapsed latents on the same axes (claim C4). Each
-measure is a marker at its mean over seeds with a 95% interval as error bar, each seed faintly.
+deep VAEs' live latents by three collapse measures on the same axes (claim C4b): active units,
+non-collapsed latents at (ε, δ) = (0.01, 0.01) and the ε-integrated count k · (1 − integrated
+collapse). Each measure is a marker at its mean over seeds with a 95% interval as error bar, each
+seed faintly; a run that had not converged is crossed out.
 
 Inputs: ``runs`` — collect_runs rows of the fixed-σ² deep-VAE runs (columns ``run_dir`` (one run
 per seed), ``sigma2``, ``active_units``, ``collapsed_fraction`` (ε = 0.01, δ = 0.01),
-``latent_dim``; optional ``status``) — and the data-covariance ``eigenvalues`` of the training
-set.
+``collapse_integrated``, ``latent_dim``; optional ``status``), all on the training set — and the
+data-covariance ``eigenvalues`` of the training set.
 """
 
 from __future__ import annotations
@@ -41,11 +43,18 @@ from paper_figures.theme import (
     seeds_per_setting,
 )
 
-COLUMNS = ("run_dir", "sigma2", "active_units", "collapsed_fraction", "latent_dim")
+COLUMNS = (
+    "run_dir", "sigma2", "active_units", "collapsed_fraction", "collapse_integrated", "latent_dim"
+)  # fmt: skip
 THEORY = "linear theory: min(k, #{λ_i > σ²})"
-ACTIVE = "active units (Var_x E_q[z_i] ≥ 0.01)"
-ALIVE = "non-collapsed latents (ε = δ = 0.01)"
-#: the two measures sit this factor left and right of their σ², so their error bars stay apart
+#: each measure's column (of live latents, computed in render), legend label and marker
+MEASURES = (
+    ("alive", "non-collapsed latents (ε = δ = 0.01)", "s"),
+    ("active_units", "active units (Var_x E_q[z_i] ≥ 0.01)", "o"),
+    ("integrated", "ε-integrated: k · (1 − collapse over ε ∈ [0, 2])", "^"),
+)
+UNCONVERGED = "run not converged (crossed out)"
+#: neighbouring measures sit this factor apart around their σ², so their error bars stay apart
 DODGE = 10**0.03
 
 
@@ -68,9 +77,11 @@ def seed_means(runs: pd.DataFrame, column: str) -> pd.DataFrame:
 def _draw_measure(
     ax: Axes, runs: pd.DataFrame, column: str, colour: tuple, marker: str, label: str, shift: float
 ) -> None:
-    """Each run's value faintly, then the mean per σ² with its interval as an error bar, both at
-    σ² × ``shift``."""
+    """Each run's value faintly (crossed out where ``runs.unconverged``), then the mean per σ²
+    with its interval as an error bar, all at σ² × ``shift``."""
     ax.plot(runs["sigma2"] * shift, runs[column], marker=marker, color=colour, **SEED_MARKER)
+    late = runs.loc[runs["unconverged"]]
+    ax.plot(late["sigma2"] * shift, late[column], marker="x", color="black", linestyle="none")
     means = seed_means(runs, column)
     spread = [means["mean"] - means["low"], means["high"] - means["mean"]]
     ax.errorbar(
@@ -86,11 +97,12 @@ def render(
     latent_dim: int | None = None,
     expected: Sequence[float] | None = None,
     dpi: int = 150,
+    unconverged: Sequence[str] = (),
 ) -> Rendered:
     """Write fig7.png/.pdf; ``latent_dim`` (k) defaults to the runs' median; return the paths.
     ``expected``: the σ² values the sweep ran; ``.missing`` lists those without a completed run.
     Measured latents: mean over seeds per σ² with a 95% interval as error bar, each seed faintly
-    (``.notes`` says so)."""
+    (``.notes`` says so); the runs whose ``run_dir`` is in ``unconverged`` are crossed out."""
     require_columns(runs, COLUMNS, "runs", "lucas2019.results.collect_runs() rows")
     lam = check_eigenvalues(eigenvalues)
     done, skipped = completed_only(plain_rows(runs, "fixed"))
@@ -114,17 +126,23 @@ def render(
         done = done.assign(
             active_units=pd.to_numeric(done["active_units"], errors="coerce"),
             alive=(1 - pd.to_numeric(done["collapsed_fraction"], errors="coerce")) * kd,
+            integrated=(1 - pd.to_numeric(done["collapse_integrated"], errors="coerce")) * kd,
+            unconverged=done["run_dir"].astype(str).isin({str(u) for u in unconverged}),
         )
-        active_colour, alive_colour = sns.color_palette(PALETTE, 2)
-        _draw_measure(ax, done, "active_units", active_colour, "o", ACTIVE, 1 / DODGE)
-        _draw_measure(ax, done, "alive", alive_colour, "s", ALIVE, DODGE)
+        colours = sns.color_palette(PALETTE, len(MEASURES))
+        for i, ((column, label, marker), colour) in enumerate(zip(MEASURES, colours, strict=True)):
+            shift = DODGE ** (i - (len(MEASURES) - 1) / 2)
+            _draw_measure(ax, done, column, colour, marker, label, shift)
         notes = [seeds_caption(seeds_per_setting(done, "sigma2"), "markers", "error bars")]
-        note_seeds(fig, *notes)
+        if done["unconverged"].any():
+            ax.plot([], [], marker="x", color="black", linestyle="none", label=UNCONVERGED)
+            notes.append(f"crossed out: {int(done['unconverged'].sum())} runs not converged")
+        note_seeds(fig, "; ".join(notes))
     ax.set_xscale("log")
     ax.set_ylim(-0.03 * k, 1.05 * k)
     ax.set_xlabel(LABELS["sigma2"])
     ax.set_ylabel(LABELS["latents"])
-    ax.set_title(f"k = {k} latents", fontsize=8)
+    ax.set_title(f"k = {k} latents, training set", fontsize=8)
     ax.legend(fontsize=6, **LEGEND_OUTSIDE)
     note_missing(fig, missing)
     return Rendered(savefig(fig, out_dir, "fig7", dpi=dpi), fig, missing, notes)

@@ -11,6 +11,7 @@ when every criterion of one of its ways holds; the claim holds when every requir
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from paper_figures.claims import Criterion, Definition
+from paper_figures.convergence import RunConvergence, not_converged_reason
 from paper_figures.stats import Interval, exact, mean_interval
 from paper_figures.theme import fmt_value
 
@@ -51,6 +53,10 @@ class ClaimNumbers:
         left_out: seed -> why it was not judged.
         too_short: runs shorter than the definition's minimum length, as 'name (steps)'.
         by_setting: setting label -> named numbers (means over the judged seeds), for the detail.
+        notes: findings reported beside the outcome (the other measures and whether they agree,
+            a level mismatch and its direction, the settings left unjudged and why).
+        convergence: the convergence of every run the verdict read (empty when nothing is
+            trained).
     """
 
     definition: Definition
@@ -61,6 +67,8 @@ class ClaimNumbers:
     left_out: Mapping[Seed, str]
     too_short: tuple[str, ...]
     by_setting: Mapping[str, Mapping[str, float]]
+    notes: tuple[str, ...] = ()
+    convergence: tuple[RunConvergence, ...] = ()
 
     @property
     def n(self) -> int:
@@ -134,9 +142,11 @@ def judge(
     per_seed: SeedStatistics,
     too_short: Sequence[str] = (),
     by_setting: Mapping[str, Mapping[str, float]] | None = None,
+    notes: Sequence[str] = (),
 ) -> ClaimNumbers:
     """The outcome of ``definition`` on per-seed statistics (each seed's statistics by name, or
-    the reason it was left out); ``too_short`` and ``by_setting`` are passed through."""
+    the reason it was left out); ``too_short``, ``by_setting`` and ``notes`` are passed
+    through."""
     judged = {s: v for s, v in per_seed.items() if not isinstance(v, str)}
     left_out = {s: v for s, v in per_seed.items() if isinstance(v, str)}
     minimum = definition.min_seeds
@@ -162,6 +172,22 @@ def judge(
         left_out,
         tuple(too_short),
         by_setting or {},
+        tuple(notes),
+    )
+
+
+def with_convergence(numbers: ClaimNumbers, checks: Sequence[RunConvergence]) -> ClaimNumbers:
+    """``numbers`` with the convergence ``checks`` of the runs it read; when one of them has not
+    converged, the outcome is cannot judge and the reason names the runs and a length."""
+    convergence = numbers.definition.convergence
+    reason = not_converged_reason(checks, convergence) if convergence is not None else ""
+    if not reason:
+        return dataclasses.replace(numbers, convergence=tuple(checks))
+    return dataclasses.replace(
+        numbers,
+        holds=None,
+        reason="; ".join(r for r in (reason, numbers.reason) if r),
+        convergence=tuple(checks),
     )
 
 

@@ -23,7 +23,8 @@ from lucas2019 import results
 from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, verdicts
 from paper_figures.claims import DEFINITIONS, Definition
 from paper_figures.index import IndexEntry
-from paper_figures.words import Verdict
+from paper_figures.judging import ClaimNumbers
+from paper_figures.words import Verdict, describe
 
 
 @dataclass(frozen=True)
@@ -108,25 +109,35 @@ def _fig2(inputs: Inputs, _runs: None, out: Path, definitions: tuple[Definition,
 
 def _training(
     module: ModuleType,
-    judge: Callable[..., Verdict],
+    judge: Callable[[pd.DataFrame, float, tuple[Definition, ...]], list[ClaimNumbers]],
     inputs: Inputs,
     runs: pd.DataFrame,
     out: Path,
     definitions: tuple[Definition, ...],
 ) -> Drawn:
     """Figures 3 and 4: ELBO against step, next to the pPCA MLE, judged by
-    ``judge(curves, mle, *definitions)``."""
+    ``judge(curves, mle, definitions)``."""
     mle = inputs.ppca_mle(runs)["log_likelihood"]
     curves = results.training_curves(runs)
     return Drawn(
         module.render(curves, mle, out),
-        [judge(curves, mle, *definitions)],
-        [f"pPCA MLE (learned σ²) = {mle:.4f} nats"],
+        [describe(n) for n in judge(curves, mle, definitions)],
+        [f"pPCA MLE (learned σ²) = {mle:.4f} nats, training set"],
     )
 
 
-def _c3_encoders(curves: pd.DataFrame, mle: float, definition: Definition) -> Verdict:
-    return verdicts.verdict_c3_encoders(curves, mle, fig4.EXPECTED, definition)
+def _c3_objectives(
+    curves: pd.DataFrame, mle: float, definitions: tuple[Definition, ...]
+) -> list[ClaimNumbers]:
+    c3a, c3b = definitions
+    return [verdicts.compute_c3a(curves, mle, c3a), verdicts.compute_c3b(curves, mle, c3b)]
+
+
+def _c3_encoders(
+    curves: pd.DataFrame, mle: float, definitions: tuple[Definition, ...]
+) -> list[ClaimNumbers]:
+    (c3a,) = definitions
+    return [verdicts.compute_c3_encoders(curves, mle, fig4.EXPECTED, c3a)]
 
 
 def _swept_sigma2(runs: pd.DataFrame) -> list[float]:
@@ -134,33 +145,52 @@ def _swept_sigma2(runs: pd.DataFrame) -> list[float]:
     return sorted(pd.to_numeric(runs["sigma2"], errors="coerce").dropna().unique(), reverse=True)
 
 
+#: where the collapse figures' numbers come from
+TRAINING_SET_NOTE = (
+    "collapse, ELBO and MI are measured on the training set; the verdicts give the held-out "
+    "numbers beside them"
+)
+
+
 def _fig5(
     inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
 ) -> Drawn:
+    (c4a,) = definitions
+    curves = results.training_curves(runs)
     return Drawn(
         fig5.render(results.collapse_curves(runs), out, expected=_swept_sigma2(runs)),
-        [verdicts.verdict_c4(runs, inputs.eigenvalues, *definitions)],
+        [describe(verdicts.compute_c4a(runs, curves, inputs.eigenvalues, c4a))],
+        [TRAINING_SET_NOTE],
     )
 
 
 def _fig7(
     inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
 ) -> Drawn:
+    (c4b,) = definitions
+    numbers = verdicts.compute_c4b(runs, results.training_curves(runs), inputs.eigenvalues, c4b)
+    unconverged = [c.run_dir for c in numbers.convergence if not c.converged]
     return Drawn(
-        fig7.render(runs, inputs.eigenvalues, out, expected=_swept_sigma2(runs)),
-        [verdicts.verdict_c4(runs, inputs.eigenvalues, *definitions)],
+        fig7.render(
+            runs, inputs.eigenvalues, out, expected=_swept_sigma2(runs), unconverged=unconverged
+        ),
+        [describe(numbers)],
+        [TRAINING_SET_NOTE],
     )
 
 
 def _fig6(
     inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
 ) -> Drawn:
+    (c5,) = definitions
     # C5 compares the learned-σ² runs with the fixed-σ² ones where those ran
     fixed = inputs.runs.get("fig5_fixed_sigma")
     both = pd.concat([r for r in (fixed, runs) if r is not None], ignore_index=True)
+    curves = results.training_curves(both)
     return Drawn(
         fig6.render(results.collapse_curves(runs), out, expected=_swept_sigma2(runs)),
-        [verdicts.verdict_c5(both, *definitions)],
+        [describe(verdicts.compute_c5(both, curves, c5, inputs.eigenvalues))],
+        [TRAINING_SET_NOTE],
     )
 
 
@@ -171,19 +201,23 @@ def _table1(
     curves = results.training_curves(runs)
     return Drawn(
         table1.render(runs, out),
-        [verdicts.verdict_c5(runs, c5), verdicts.verdict_c6(runs, curves, c6)],
+        [
+            describe(verdicts.compute_c5(runs, curves, c5, inputs.eigenvalues)),
+            describe(verdicts.compute_c6(runs, curves, c6, inputs.eigenvalues)),
+        ],
     )
 
 
 def _fig8(
     inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
 ) -> Drawn:
+    (c7,) = definitions
     mle = inputs.ppca_mle(runs)
     curves = results.training_curves(runs)
     k = int(mle["n_latent"])
     return Drawn(
         fig8.render(curves, mle["sigma2"], out, mle_label=f"pPCA σ²_MLE (k = {k})"),
-        [verdicts.verdict_c7(runs, curves, *definitions)],
+        [describe(verdicts.compute_c7(runs, curves, c7, inputs.eigenvalues))],
         [f"linear theory: pPCA σ²_MLE = {mle['sigma2']:.4g} at k = {k}"],
     )
 
@@ -194,20 +228,20 @@ FIGURES: tuple[Figure, ...] = (
     Figure("Figure 2: log marginal likelihood against k", ("C1/fig2", "C2/fig2"), None, _fig2),
     Figure(
         "Figure 3: linear VAE training",
-        ("C3/fig3",),
+        ("C3a/fig3", "C3b/fig3"),
         "fig3_linear_vae",
-        partial(_training, fig3, verdicts.verdict_c3),
+        partial(_training, fig3, _c3_objectives),
     ),
     Figure(
         "Figure 4: linear decoder, three encoders",
-        ("C3/fig4",),
+        ("C3a/fig4",),
         "fig4_encoders",
         partial(_training, fig4, _c3_encoders),
     ),
-    Figure("Figure 5: collapse against ε, fixed σ²", ("C4/fig5",), "fig5_fixed_sigma", _fig5),
+    Figure("Figure 5: collapse against ε, fixed σ²", ("C4a/fig5",), "fig5_fixed_sigma", _fig5),
     Figure(
         "Figure 7 (beyond the paper): linear prediction vs measured live latents",
-        ("C4/fig7",),
+        ("C4b/fig7",),
         "fig5_fixed_sigma",
         _fig7,
     ),

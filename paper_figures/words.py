@@ -85,14 +85,16 @@ def _settings(by_setting: Mapping[str, Mapping[str, float]]) -> str:
 
 
 def detail(numbers: ClaimNumbers) -> str:
-    """The detail of a verdict: why it cannot judge (if so), its definition, each criterion with
-    the interval over seeds (or the per-seed values when there are too few), the seeds left out
-    and why, the runs too short, and the numbers per setting (means over the judged seeds)."""
+    """The detail of a verdict: why it cannot judge (if so: too few seeds, runs not converged),
+    its definition, each criterion with the interval over seeds (or the per-seed values when
+    there are too few), the notes (other measures, findings), the seeds left out and why, the
+    runs too short, and the numbers per setting (means over the judged seeds)."""
     d = numbers.definition
     parts = [numbers.reason] if numbers.reason else []
     parts.append(f"definition {d.key}, measure {d.measure}")
     if numbers.seeds:
         parts.append(_requirements(numbers))
+    parts += numbers.notes
     if numbers.left_out and d.min_seeds > 1:  # a closed form's reason is already the first part
         parts.append(
             "left out: " + ", ".join(f"seed {s} ({why})" for s, why in numbers.left_out.items())

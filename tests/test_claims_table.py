@@ -12,6 +12,7 @@ import pytest
 from paper_figures import claims, stats
 from paper_figures.claims import (
     CLAIMS,
+    COLLAPSE_MEASURES,
     DEFINITIONS,
     IMPLEMENTATION_CHECK,
     Criterion,
@@ -73,9 +74,32 @@ def test_the_docs_describe_the_table_as_declared():
 def test_c1_and_c2_are_implementation_checks_and_closed_form():
     for claim in ("C1", "C2"):
         assert CLAIMS[claim].kind == IMPLEMENTATION_CHECK
-        assert all(d.min_seeds == 1 for d in CLAIMS[claim].definitions)
-    trained = [d for c in ("C3", "C4", "C5", "C6", "C7") for d in CLAIMS[c].definitions]
+        assert all(d.min_seeds == 1 and d.convergence is None for d in CLAIMS[claim].definitions)
+    trained = [d for c in CLAIMS if c not in ("C1", "C2") for d in CLAIMS[c].definitions]
+    assert [c for c in CLAIMS if c not in ("C1", "C2")] == [
+        "C3a",
+        "C3b",
+        "C4a",
+        "C4b",
+        "C5",
+        "C6",
+        "C7",
+    ]
     assert all(d.min_seeds == 3 and d.min_steps == 1000 for d in trained)
+    assert all(d.convergence is not None for d in trained)  # every trained verdict checks it
+
+
+def test_collapse_verdicts_judge_by_eps_delta_and_report_every_other_measure():
+    collapse = [d for c in ("C4a", "C4b", "C5", "C6") for d in CLAIMS[c].definitions]
+    for definition in collapse:
+        assert definition.measure == "eps_delta"
+        assert {definition.measure, *definition.other_measures} == set(COLLAPSE_MEASURES)
+        assert definition.convergence.max_collapse_change is not None
+        assert definition.convergence.escape_factor is not None
+    # C3a's tolerance and spike size are absolute [nats], and C3b reads the same tolerance
+    (gap,) = DEFINITIONS["C3a/fig3"].requirements[0].ways[0]
+    assert gap.statistic == "max_gap" and DEFINITIONS["C3b/fig3"].parameter("tolerance") == 0.5
+    assert gap.threshold == DEFINITIONS["C3b/fig3"].parameter("tolerance")
 
 
 def test_every_figure_is_judged_by_definitions_of_the_table():
@@ -88,7 +112,7 @@ def test_a_bad_direction_or_measure_is_refused():
     with pytest.raises(ValueError, match="direction must be one of"):
         Criterion("x", "a statistic", "=>", 1.0, "why")
     with pytest.raises(ValueError, match="measure must be one of"):
-        replace(DEFINITIONS["C4/fig5"], measure="eps0.01")
+        replace(DEFINITIONS["C4a/fig5"], measure="eps0.01")
 
 
 def test_the_generated_block_is_rewritten_and_checked(tmp_path, capsys):

@@ -16,12 +16,12 @@ from paper_figures.words import Verdict
 
 def test_write_index(tmp_path: Path) -> None:
     fig5 = Rendered([tmp_path / "fig5.png", tmp_path / "fig5.pdf"], None, ["σ²=30"])
-    v4 = Verdict(DEFINITIONS["C4/fig5"], True, "spearman_sigma2 = 0.98")
+    v4 = Verdict(DEFINITIONS["C4a/fig5"], True, "spearman_sigma2 = 0.98")
     v1 = Verdict(DEFINITIONS["C1/fig2"], None, "no sweep")
     path = write_index(
         tmp_path,
         [
-            IndexEntry("Figure 5: collapse vs ε", fig5, claims=["C4"], verdicts=[v4]),
+            IndexEntry("Figure 5: collapse vs ε", fig5, claims=["C4a"], verdicts=[v4]),
             IndexEntry("Figure 2", [tmp_path / "fig2.png"], ["C1"], [v1], missing=[]),
         ],
     )
@@ -34,10 +34,10 @@ def test_write_index(tmp_path: Path) -> None:
         "C1: implementation check: optimal linear-VAE ELBO equals the pPCA MLE log-likelihood "
         "for every k: cannot judge (no sweep)"
     )
-    assert "Tests: C4 (reproduction: collapse rises monotonically" in text
+    assert "Tests: C4a (reproduction: collapse rises monotonically" in text
     definitions = text.split("## Definitions")[1].split("\n## ")[0]
     assert f"claims table `{table_hash()}`" in definitions
-    assert definitions.index("**C4/fig5**") < definitions.index("**C1/fig2**")
+    assert definitions.index("**C4a/fig5**") < definitions.index("**C1/fig2**")
     missing = text.split("## Missing runs")[1]
     assert "Figure 5: collapse vs ε: σ²=30" in missing and "Figure 2:" not in missing
 

@@ -296,17 +296,28 @@ def test_fig7(tmp_path: Path) -> None:
             "latent_dim": 3,
             "active_units": [0, 1, 3],
             "collapsed_fraction": [1.0, 0.6, 0.0],
+            "collapse_integrated": [1.0, 0.9, 0.2],
         }
     )
-    out = fig7.render(runs, LAM, tmp_path, expected=[10.0, 1.0, 0.1, 0.01], dpi=DPI)
+    out = fig7.render(
+        runs, LAM, tmp_path, expected=[10.0, 1.0, 0.1, 0.01], dpi=DPI, unconverged=["b"]
+    )
     check_image(out, "fig7")
     (ax,) = out.info["axes"]
     assert ax["xscale"] == "log" and ax["xlabel"] == LABELS["sigma2"]
     assert ax["ylabel"] == LABELS["latents"]
-    assert ax["legend"] == [fig7.THEORY, fig7.ACTIVE, fig7.ALIVE]
+    labels = [label for _, label, _ in fig7.MEASURES]
+    assert ax["legend"] == [fig7.THEORY, fig7.UNCONVERGED, *labels]
     assert out.missing == ["σ²=0.01"]
     assert fig7.predicted_live(LAM, [10.0, 2.5, 1.0, 0.1], 2).tolist() == [0, 1, 2, 2]
-    assert out.notes == ["markers: one seed per setting (no interval)"]
+    assert out.notes == [
+        "markers: one seed per setting (no interval)",
+        "crossed out: 1 runs not converged",
+    ]
+    # run b is crossed out at each measure's value: 3·(1 − 0.6), 1 active unit, 3·(1 − 0.9)
+    crosses = [line for line in out.figure.axes[0].lines if line.get_marker() == "x"]
+    crossed = sorted(float(y) for line in crosses for y in line.get_ydata())
+    assert crossed == pytest.approx([0.3, 1.0, 1.2])
 
 
 def test_fig7_marks_the_seed_mean_with_its_t_interval_and_each_seed(tmp_path: Path) -> None:
@@ -318,12 +329,15 @@ def test_fig7_marks_the_seed_mean_with_its_t_interval_and_each_seed(tmp_path: Pa
             "latent_dim": 3,
             "active_units": [0, 1, 0, 1, 2, 2, 3],
             "collapsed_fraction": [1.0, 0.7, 0.9, 0.6, 0.3, 0.4, 0.0],
+            "collapse_integrated": [1.0, 0.9, 0.95, 0.8, 0.5, 0.6, 0.1],
         }
     )
     out = fig7.render(runs, LAM, tmp_path, dpi=DPI)
     (ax,) = out.figure.axes
     runs["alive"] = 3 * (1 - runs["collapsed_fraction"])
-    for container, column in zip(ax.containers, ["active_units", "alive"], strict=True):
+    runs["integrated"] = 3 * (1 - runs["collapse_integrated"])
+    columns = [column for column, _, _ in fig7.MEASURES]
+    for container, column in zip(ax.containers, columns, strict=True):
         want = seed_summary(runs, ["sigma2"], column)
         marker, _, (bars,) = container.lines
         assert marker.get_ydata() == pytest.approx(want["mean"].to_numpy(), rel=1e-12)
@@ -331,7 +345,7 @@ def test_fig7_marks_the_seed_mean_with_its_t_interval_and_each_seed(tmp_path: Pa
         reference = want.dropna()  # σ² = 0.1 has one run: no bar
         np.testing.assert_allclose(drawn, reference[["low", "high"]], rtol=1e-9)
     faint = [line for line in ax.lines if line.get_alpha() == SEED_MARKER["alpha"]]
-    assert [len(line.get_xdata()) for line in faint] == [len(runs)] * 2  # every run, per measure
+    assert [len(line.get_xdata()) for line in faint] == [len(runs)] * 3  # every run, per measure
     assert out.notes[0].startswith("markers: mean over 1–3 seeds per setting; error bars: 95%")
 
 
@@ -433,6 +447,12 @@ def test_table1_cells_are_mean_sd_and_n_over_seeds(tmp_path: Path) -> None:
         got = csv[[f"{shown}_mean", f"{shown}_sd", f"{shown}_n"]].loc[want.index]
         np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-12)
     assert (csv["elbo_test_n"] == 2).all() and (csv["elbo_n"] == 3).all()
+    # the train − test gap is summarised per run, over the runs that have both ELBOs
+    gap = (runs["elbo"] - runs["elbo_test"]).groupby([runs["setting"], runs["sigma2"]])
+    want = gap.agg(["mean", "std", "count"])
+    got = csv[["elbo_train_minus_test_mean", "elbo_train_minus_test_sd"]].loc[want.index]
+    np.testing.assert_allclose(got.to_numpy(float), want[["mean", "std"]].to_numpy(float))
+    assert (csv.loc[want.index, "elbo_train_minus_test_n"] == 2).all()
     assert (csv["steps"] == 1000).all()  # the shortest seed
     md = (tmp_path / "table1.md").read_text()
     cell = table1.mean_sd_cell(*csv.loc[("fixed σ²", 10.0), ["elbo_mean", "elbo_sd", "elbo_n"]])
