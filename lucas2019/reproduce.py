@@ -5,13 +5,17 @@
     python -m lucas2019.reproduce scale=paper --launcher slurm hydra.launcher.partition=gpu
 
 Arguments of the form ``key=value`` are Hydra overrides given to every run (dataset, scale,
-seed, launcher keys...). Runs go to ``<out>/runs/<experiment>/`` through Hydra multiruns (the
-launcher is ``local_parallel`` unless ``--launcher`` says otherwise). Each run's job checks its
-folder (:mod:`lucas2019.run_folder`): a completed run of the same config is not trained again, a
-larger ``trainer.max_steps`` extends it from its last checkpoint, and a different config is
-refused (the sweep's summary lists it). The analytic tables go to ``<out>/analytic/``;
-figures, Table 1 and ``index.md`` (claims C1-C6 of the paper and C7 beyond it, with verdicts
-computed from the numbers) go to ``<out>/figures/``.
+seed, launcher keys...). Every experiment runs each setting with the seeds of
+``conf/sweep/seeds.yaml`` (0, 1, 2); ``seed=0`` runs one seed, ``seed=0,1,2,3,4`` (or
+``'seed=range(5)'``) five. A seed varies the initialisation and training noise only; the data are
+fixed by ``dataset.subset_seed`` (default 0), one value per output folder. Runs go to
+``<out>/runs/<experiment>/`` through Hydra multiruns (the launcher is ``local_parallel`` unless
+``--launcher`` says otherwise). Each run's job checks its folder (:mod:`lucas2019.run_folder`):
+a completed run of the same config is not trained again, a larger ``trainer.max_steps`` extends
+it from its last checkpoint, and a different config is refused (the sweep's summary lists it).
+``<out>/runs.csv`` has one row per run of every experiment. The analytic tables go to
+``<out>/analytic/``; figures, Table 1 and ``index.md`` (claims C1-C6 of the paper and C7 beyond
+it, with verdicts computed from the numbers) go to ``<out>/figures/``.
 """
 
 from __future__ import annotations
@@ -26,18 +30,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import linear_vae
 from lucas2019 import results
 from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
+from lucas2019.io import atomic_write
+from lucas2019.run_schema import FLOATS, RUN_TABLE
 from paper_figures.index import IndexEntry, write_index
 from paper_figures.registry import EXPERIMENTS, Inputs, index_entries
 
-# Runs shorter than this are too short to judge collapse claims: an unused latent's KL takes
-# hundreds of steps to fall below ε, so a short run overstates the live latents. Verdicts on them
-# say "cannot judge".
-MIN_STEPS_TO_JUDGE = 1000
+#: every run's row of the run table, written by reproduce next to runs/
+RUNS_CSV = "runs.csv"
+# The list-valued columns stay in each result.json; run_name (relative to runs/) locates a run.
+RUNS_CSV_COLUMNS = tuple(k.name for k in RUN_TABLE if k.kind != FLOATS and k.name != "run_dir")
 
 
 def _say(message: str) -> None:
@@ -45,12 +52,14 @@ def _say(message: str) -> None:
 
 
 def run_analytic(overrides: Sequence[str], out: Path) -> Path:
-    """The linear theory on exactly the training data of the runs (same dataset, subset, seed)."""
+    """The linear theory on exactly the training data of the runs (same dataset, subset and
+    ``dataset.subset_seed``; the model ``seed`` does not change the data)."""
     train_cfg = compose_config("train", overrides)
-    data_keys = [o for o in overrides if o.startswith(("dataset", "seed="))]
+    data_keys = [o for o in overrides if o.startswith("dataset")]
     subset = [
         f"dataset.n_train={_null(train_cfg.dataset.n_train)}",
         f"dataset.n_test={_null(train_cfg.dataset.n_test)}",
+        f"dataset.subset_seed={train_cfg.dataset.subset_seed}",
         f"analytic.latent_dim={train_cfg.model.latent_dim}",
     ]
     cfg = compose_config("analytic", [*data_keys, *subset, f"run_dir={out}"])
@@ -87,6 +96,22 @@ def run_experiment(name: str, overrides: Sequence[str], launcher: str, sweep_dir
     return subprocess.run(command, check=False).returncode == 0
 
 
+def write_runs_table(out: Path) -> Path:
+    """``<out>/runs.csv``, written atomically: one row per run folder under ``<out>/runs/`` (every
+    experiment), the run table's :data:`RUNS_CSV_COLUMNS` (``experiment`` and ``seed`` among
+    them); returns its path."""
+    runs = results.collect_runs(out / "runs")
+    return atomic_write(
+        out / RUNS_CSV, lambda tmp: runs.to_csv(tmp, columns=list(RUNS_CSV_COLUMNS), index=False)
+    )
+
+
+def _sweeps(overrides: Sequence[str]) -> list[str]:
+    """The overrides that sweep (``seed=0,1,2,3,4``, ``'seed=range(5)'``)."""
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [text for text, o in zip(overrides, parsed, strict=True) if o.is_sweep_override()]
+
+
 def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     """Every figure and Table 1 from the run folders and analytic tables; returns index.md."""
     analytic, figures = out / "analytic", out / "figures"
@@ -104,7 +129,6 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
         by_k=by_k,
         runs={name: table for name, table in runs.items() if not table.empty},
         ppca_mle=partial(_mle_row, by_k, eigenvalues),
-        min_steps=MIN_STEPS_TO_JUDGE,
     )
     return write_index(figures, [*never_ran, *index_entries(inputs, figures)])
 
@@ -163,7 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         parser.error(f"overrides must look like key=value; got {bad}")
-    cfg = compose_config("train", args.overrides)  # a bad key fails here, before any work
+    sweeps = _sweeps(args.overrides)
+    if any(o.startswith("dataset") for o in sweeps):
+        parser.error(
+            "one output folder holds one dataset and subset (its analytic tables are of that "
+            f"data); got the sweep {[o for o in sweeps if o.startswith('dataset')]}. Run reproduce "
+            "once per value, e.g. dataset.subset_seed=1 --out results/subset1."
+        )
+    fixed = [o for o in args.overrides if o not in sweeps]  # sweeps go to the experiments only
+    cfg = compose_config("train", fixed)  # a bad key fails here, before any work
     try:
         validate(cfg)
     except ConfigError as error:
@@ -172,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
     if not args.figures_only:
         _say("analytic tables (spectrum, Figure 1, Figure 2, σ² sweeps)")
-        run_analytic(args.overrides, out / "analytic")
+        run_analytic(fixed, out / "analytic")
         failed = []
         for i, name in enumerate(args.only, start=1):
             _say(f"[{i}/{len(args.only)}] {name}")
@@ -180,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failed.append(name)
         if failed:
             _say(f"sweeps that did not finish cleanly (their missing runs are listed): {failed}")
+    if (out / "runs").is_dir():
+        _say(f"run table: {write_runs_table(out)}")
     index = render_figures(out, args.only)
     _say(f"figures and verdicts: {index}")
     for line in index.read_text().splitlines():

@@ -77,8 +77,43 @@ PAPER_SIGMA2_GRID = [30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0001]  
 )
 def test_the_sigma2_presets_sweep_the_papers_grid(compose_train, experiment):
     params = _compose_with_hydra(compose_train, [f"experiment={experiment}"]).hydra.sweeper.params
-    assert list(params) == ["likelihood.sigma2"]
+    assert list(params) == ["seed", "likelihood.sigma2"]
     assert [float(v) for v in params["likelihood.sigma2"].split(",")] == PAPER_SIGMA2_GRID
+
+
+@pytest.mark.parametrize("experiment", TRAIN_EXPERIMENTS)
+def test_every_training_preset_sweeps_three_seeds_first_from_one_list(compose_train, experiment):
+    params = _compose_with_hydra(compose_train, [f"experiment={experiment}"]).hydra.sweeper.params
+    assert next(iter(params)) == "seed" and params["seed"] == "0,1,2"
+    preset = (CONF / "experiment" / f"{experiment}.yaml").read_text()
+    assert "seed:" not in preset  # the list lives in conf/sweep/seeds.yaml only
+
+
+# The model of every MNIST preset at the cpu scale before digits got its own model size: the
+# MNIST gallery must compose exactly as it did.
+MNIST_CPU_MODELS = {
+    "fig3_linear_vae": {"name": "linear_vae", "latent_dim": 32},
+    "fig4_encoders": {"name": "linear_decoder", "latent_dim": 32, "encoder_hidden": []},
+    "fig5_fixed_sigma": {"name": "mlp_vae", "latent_dim": 200, "encoder_hidden": [256, 128]},
+    "fig6_learned_sigma": {"name": "mlp_vae", "latent_dim": 200, "decoder_hidden": [128, 256]},
+    "table1": {"name": "mlp_vae", "latent_dim": 200, "encoder_hidden": [256, 128]},
+    "sigma2_dynamics": {"name": "mlp_vae", "latent_dim": 200, "decoder_hidden": [128, 256]},
+}
+
+
+@pytest.mark.parametrize(("experiment", "model"), MNIST_CPU_MODELS.items())
+def test_mnist_models_are_unchanged_and_digits_gets_a_model_fitted_to_64_dimensions(
+    compose_train, experiment, model
+):
+    mnist = compose_train([f"experiment={experiment}", "dataset=mnist", "scale=cpu"])
+    assert {k: mnist.model[k] for k in model} == model
+    assert list(mnist.widths.encoder) == [256, 128] and list(mnist.widths.decoder) == [128, 256]
+    for scale in GROUPS["scale"]:
+        digits = compose_train([f"experiment={experiment}", f"scale={scale}"])
+        assert digits.model.latent_dim == 32
+        assert list(digits.widths.encoder) == [128, 64] and list(digits.widths.decoder) == [64, 128]
+    deep = compose_train(["model=linear_decoder_mlp", "dataset=mnist"])
+    assert list(deep.model.encoder_hidden) == [256, 128]
 
 
 def test_the_analytic_tables_default_to_the_papers_grid(compose_train):
@@ -157,6 +192,7 @@ def _multirun(tmp_path: Path, launcher: str) -> list[dict]:
         "experiment=fig5_fixed_sigma",
         "scale=smoke",
         "likelihood.sigma2=10,0.01",
+        "seed=0",  # the command line wins over the preset's seeds
         f"hydra/launcher={launcher}",
         f"hydra.sweep.dir={sweep}",
     ]
@@ -164,8 +200,8 @@ def _multirun(tmp_path: Path, launcher: str) -> list[dict]:
     assert done.returncode == 0, done.stderr[-3000:]
     results = sorted(sweep.glob("*/result.json"))
     assert [p.parent.name for p in results] == [
-        "0_likelihood.sigma2=10",
-        "1_likelihood.sigma2=0.01",
+        "0_likelihood.sigma2=10,seed=0",
+        "1_likelihood.sigma2=0.01,seed=0",
     ]
     return [json.loads(p.read_text()) for p in results]
 

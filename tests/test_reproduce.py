@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from lucas2019 import reproduce, results
 from lucas2019.config import CONF_DIR
-from lucas2019.reproduce import main
+from lucas2019.reproduce import RUNS_CSV_COLUMNS, main, write_runs_table
+from lucas2019.run_schema import CONFIG_COLUMNS
 from paper_figures import registry
 from paper_figures.registry import FIGURES
 
@@ -22,22 +27,77 @@ def test_reproduce_runs_everything_renders_every_figure_and_skips_finished_runs(
         assert (figures / f"{name}.png").stat().st_size > 5000
         assert (figures / f"{name}.pdf").exists()
     assert (figures / "table1.md").exists() and (figures / "table1.csv").exists()
-    results = sorted((out / "runs").glob("*/*/result.json"))
-    assert len(results) == 2 + 3 + 11 + 11 + 8 + 12
-    assert all(json.loads(p.read_text())["status"] == "completed" for p in results)
+    runs = sorted((out / "runs").glob("*/*/result.json"))
+    assert len(runs) == 3 * (2 + 3 + 11 + 11 + 8 + 12)  # three seeds of every setting
+    assert all(json.loads(p.read_text())["status"] == "completed" for p in runs)
+    table = pd.read_csv(out / "runs.csv")
+    assert len(table) == len(runs) and (table["status"] == "completed").all()
+    setting = [c.name for c in CONFIG_COLUMNS if c.name != "seed"]
+    per_setting = table.groupby(setting, dropna=False)["seed"]
+    assert (per_setting.nunique() == 3).all() and len(per_setting) == len(runs) // 3
     index = (figures / "index.md").read_text()
     for claim in ("C1", "C2", "C3", "C4", "C5", "C6", "C7"):
-        assert f"- {claim}: " in index
-    assert (
-        "C1: optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k: holds" in index
-    )
+        assert f"- {claim}" in index  # a claim with parts is C3a, C3b, ...
+    c1 = next(line for line in index.splitlines() if line.startswith("- C1: "))
+    assert "optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k: holds" in c1
     assert "cannot judge (runs too short" in index  # smoke runs are too short for C4-C7
 
-    stamps = {p: p.stat().st_mtime_ns for p in results}
+    stamps = {p: p.stat().st_mtime_ns for p in runs}
     capsys.readouterr()
     assert main(["scale=smoke", "--out", str(out), "--only", "fig5_fixed_sigma"]) == 0
-    assert "11 runs already completed are skipped" in capsys.readouterr().out
-    assert all(p.stat().st_mtime_ns == stamps[p] for p in results)
+    assert "33 runs already completed are skipped" in capsys.readouterr().out
+    assert all(p.stat().st_mtime_ns == stamps[p] for p in runs)
+
+
+def test_runs_csv_has_one_row_per_run_folder_without_list_columns(linear_sweep, tmp_path):
+    shutil.copytree(linear_sweep.root, tmp_path / "runs" / "linear_sweep")
+    path = write_runs_table(tmp_path)
+    assert path == tmp_path / "runs.csv"
+    table = pd.read_csv(path)
+    expected = results.collect_runs(tmp_path / "runs")
+    assert list(table.columns) == list(RUNS_CSV_COLUMNS)
+    assert {"experiment", "seed", "run_name"} <= set(table.columns)
+    assert not {"run_dir", "collapse_curve", "collapse_eps", "kl_per_latent"} & set(table.columns)
+    assert sorted(table["run_name"]) == sorted(expected["run_name"])
+    assert len(table) == 2 * len(linear_sweep.sigma2) + 2  # fixed, learned, anneal, queued
+    by_name = table.set_index("run_name")
+    for _, run in expected.iterrows():
+        assert by_name.loc[run["run_name"], "elbo"] == pytest.approx(run["elbo"], nan_ok=True)
+    assert not list(tmp_path.glob(".runs.csv.*"))  # no temporary file left behind
+
+
+def test_a_seed_sweep_reaches_the_experiments_and_a_data_sweep_is_refused(
+    monkeypatch, tmp_path, capsys
+):
+    calls = {}
+
+    def record(name: str, overrides: list[str], *_) -> bool:
+        calls[name] = overrides
+        return True
+
+    monkeypatch.setattr(reproduce, "run_analytic", lambda o, out: record("analytic", o))
+    monkeypatch.setattr(reproduce, "run_experiment", record)
+    index = tmp_path / "index.md"
+    index.write_text("")
+    monkeypatch.setattr(reproduce, "render_figures", lambda *_: index)
+    argv = ["scale=smoke", "seed=0,1,2,3,4", "--only", "table1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert calls == {"analytic": ["scale=smoke"], "table1": ["scale=smoke", "seed=0,1,2,3,4"]}
+    with pytest.raises(SystemExit):
+        main(["dataset.subset_seed=0,1", "--out", str(tmp_path)])
+    assert "Run reproduce once per value" in capsys.readouterr().err
+
+
+def test_the_analytic_tables_follow_subset_seed_not_seed(tmp_path):
+    from lucas2019 import data
+    from lucas2019.config import compose_config
+
+    out = reproduce.run_analytic(["scale=smoke", "seed=2", "dataset.subset_seed=1"], tmp_path)
+    eigenvalues = pd.read_csv(out / "spectrum.csv")["eigenvalue"].to_numpy()
+    cfg = compose_config("train", ["scale=smoke", "dataset.subset_seed=1", "run_dir=/unused"])
+    x_train = data.load_for_run(cfg.dataset)[1].astype(float)
+    expected = np.sort(np.linalg.eigvalsh(np.cov(x_train.T, bias=True)))[::-1]
+    np.testing.assert_allclose(eigenvalues, expected[: len(eigenvalues)], atol=1e-10)
 
 
 def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
@@ -59,7 +119,8 @@ def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
     missing = index.split("## Missing runs")[1]
     for name in EXPERIMENTS:
         assert f"every run of {name} (its sweep never ran)" in missing
-    assert "C1: optimal linear-VAE ELBO equals the pPCA MLE" in index
+    c1 = next(line for line in index.splitlines() if line.startswith("- C1: "))
+    assert "optimal linear-VAE ELBO equals the pPCA MLE" in c1
     drawn = [f.title for f in FIGURES if f"## {f.title}" in index]
     assert drawn == [f.title for f in FIGURES if f.experiment is None]  # only the analytic ones
 

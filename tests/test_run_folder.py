@@ -121,7 +121,7 @@ def test_the_data_enter_by_content_not_by_path(compose_train, tmp_path):
                 f"run_dir={tmp_path / 'run'}",
             ]
         )
-        x_train, x_test = data.load_for_run(cfg.dataset, seed=0)[1:]
+        x_train, x_test = data.load_for_run(cfg.dataset)[1:]
         return cfg, run_folder.fingerprint(cfg, x_train, x_test)
 
     cfg_a, fp_a = run(str(tmp_path / "a"))

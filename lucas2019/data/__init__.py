@@ -317,24 +317,27 @@ def training_arrays(
     return x_train, x_test
 
 
-def load_for_run(dataset: Any, seed: int = 0) -> tuple[Dataset, np.ndarray, np.ndarray | None]:
+def load_for_run(dataset: Any) -> tuple[Dataset, np.ndarray, np.ndarray | None]:
     """The dataset and the (x_train, x_test) arrays a run uses, from a run's ``dataset`` config.
 
     ``dataset`` is a mapping (a DictConfig or dict) with ``name``, ``root``, ``download``,
-    ``preprocess``, ``n_train``, ``n_test`` and ``options`` (extra keyword arguments of
-    :func:`load`). The trainer and the analytic entry point both call this, so the theory is
-    always computed on exactly the data a run trains on.
+    ``preprocess``, ``n_train``, ``n_test``, ``subset_seed`` and ``options`` (extra keyword
+    arguments of :func:`load`). ``subset_seed`` is the seed of :func:`load` and
+    :func:`training_arrays`, so the arrays depend on the dataset config alone: runs that differ in
+    their model ``seed`` train on identical data. The trainer and the analytic entry point both
+    call this, so the theory is always computed on exactly the data a run trains on.
     """
     options = dict(dataset.get("options") or {})
+    subset_seed = int(dataset["subset_seed"])
     loaded = load(
         dataset["name"],
         root=dataset.get("root"),
         download=dataset.get("download", False),
         preprocess=dataset.get("preprocess"),
-        seed=seed,
+        seed=subset_seed,
         **options,
     )
     x_train, x_test = training_arrays(
-        loaded, n_train=dataset.get("n_train"), n_test=dataset.get("n_test"), seed=seed
+        loaded, n_train=dataset.get("n_train"), n_test=dataset.get("n_test"), seed=subset_seed
     )
     return loaded, x_train, x_test
