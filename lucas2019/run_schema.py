@@ -198,7 +198,10 @@ CONFIG_COLUMNS: tuple[ConfigColumn, ...] = (
                  ("mitigation", "name")),
     ConfigColumn("free_bits_variant", TEXT, NO_UNIT, "mitigation=free_bits: 'per_latent' or "
                  "'total'", ("mitigation", "variant")),
-    ConfigColumn("seed", INT, NO_UNIT, "random seed", ("seed",)),
+    ConfigColumn("subset_seed", INT, NO_UNIT, "seed of the training/test subset (the data)",
+                 ("dataset", "subset_seed")),
+    ConfigColumn("seed", INT, NO_UNIT, "model seed: initialisation and sampling noise",
+                 ("seed",)),
 )  # fmt: skip
 
 
@@ -242,6 +245,7 @@ LONG_TABLE_ID_COLUMNS: tuple[str, ...] = (
     "sigma2",
     "max_steps",
     "kl_anneal_steps",
+    "subset_seed",
     "seed",
     "status",
 )
