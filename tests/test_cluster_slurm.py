@@ -161,6 +161,7 @@ def _train_command(sweep_dir: Path, *overrides: str) -> list[str]:
         "experiment=fig5_fixed_sigma",
         "scale=smoke",
         f"hydra.sweep.dir={sweep_dir}",
+        "seed=0",  # one seed of the preset's seed sweep
         *LAUNCHER,
         *overrides,
     ]
@@ -300,9 +301,9 @@ def test_slurm_multirun_keeps_good_jobs_and_reports_the_failed_one(
     )
     run_dirs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert [p.name for p in run_dirs] == [
-        "0_likelihood.sigma2=10",
-        "1_likelihood.sigma2=0.01",
-        "2_likelihood.sigma2=-1",
+        "0_likelihood.sigma2=10,seed=0",
+        "1_likelihood.sigma2=0.01,seed=0",
+        "2_likelihood.sigma2=-1,seed=0",
     ]
     for run_dir, sigma2 in zip(run_dirs[:2], (10.0, 0.01), strict=True):
         result = json.loads((run_dir / "result.json").read_text())
@@ -361,13 +362,16 @@ def test_slurm_multirun_keeps_good_jobs_and_reports_the_failed_one(
     # The results collector finds all three, the good ones with their σ².
     runs = collect_runs(sweep_dir).set_index("run_name")
     assert sorted(runs.index) == [p.name for p in run_dirs]
-    assert runs.loc["0_likelihood.sigma2=10", ["status", "sigma2"]].tolist() == ["completed", 10.0]
-    assert runs.loc["1_likelihood.sigma2=0.01", ["status", "sigma2"]].tolist() == [
+    assert runs.loc["0_likelihood.sigma2=10,seed=0", ["status", "sigma2"]].tolist() == [
+        "completed",
+        10.0,
+    ]
+    assert runs.loc["1_likelihood.sigma2=0.01,seed=0", ["status", "sigma2"]].tolist() == [
         "completed",
         0.01,
     ]
-    assert runs.loc["2_likelihood.sigma2=-1", "status"] == "failed"
-    assert "likelihood.sigma2" in runs.loc["2_likelihood.sigma2=-1", "error"]
+    assert runs.loc["2_likelihood.sigma2=-1,seed=0", "status"] == "failed"
+    assert "likelihood.sigma2" in runs.loc["2_likelihood.sigma2=-1,seed=0", "error"]
 
 
 @pytest.mark.slow
