@@ -30,6 +30,7 @@ from pathlib import Path
 
 from lucas2019.io import atomic_write_text
 from paper_figures import stats
+from paper_figures.common import with_generated_block
 
 REPRODUCTION = "reproduction"
 IMPLEMENTATION_CHECK = "implementation check"
@@ -884,13 +885,7 @@ END = "<!-- /claims table -->"
 
 def update_doc(doc: str | Path) -> tuple[str, str]:
     """(current text of ``doc``, its text with :func:`table_markdown` between BEGIN and END)."""
-    path = Path(doc)
-    text = path.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path} lacks the markers {BEGIN!r} and {END!r}; add them first.")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return text, f"{head}{BEGIN}\n{table_markdown()}\n{END}{tail}"
+    return with_generated_block(doc, BEGIN, END, table_markdown())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

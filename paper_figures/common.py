@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,3 +110,15 @@ def plain_rows(df: pd.DataFrame, mode: str) -> pd.DataFrame:
     if "kl_anneal_steps" in df.columns:
         sel &= pd.to_numeric(df["kl_anneal_steps"], errors="coerce").fillna(0) <= 0
     return df.loc[sel]
+
+
+def with_generated_block(path: str | Path, begin: str, end: str, content: str) -> tuple[str, str]:
+    """(current text of the markdown file ``path``, its text with ``content`` between the marker
+    lines ``begin`` and ``end``). Raises ValueError naming the file when a marker is missing."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if begin not in text or end not in text:
+        raise ValueError(f"{path} lacks the markers {begin!r} and {end!r}; add them first.")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return text, f"{head}{begin}\n{content}\n{end}{tail}"
