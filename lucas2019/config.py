@@ -138,6 +138,8 @@ class TrainerConfig:
     eps_points: int = 100
     delta: float = 0.01
     iw_samples: int = 0  # importance samples for log p(x) on the test split at the end; 0: skip
+    # fresh draws of the training objective at the final parameters for its noise report; 0: skip
+    noise_draws: int = 0
     progress: bool = True
 
 
@@ -347,6 +349,11 @@ TRAIN_KEYS: dict[str, Key] = {
     "trainer.eps_points": Key(POSITIVE_INT),
     "trainer.delta": Key(FRACTION),
     "trainer.iw_samples": Key(NON_NEGATIVE_INT),
+    # a report on the final parameters, like the evaluation cadence: training is the same
+    "trainer.noise_draws": Key(
+        Allowed(lambda v: _is_int(v) and (v == 0 or v >= 2), "0 (off) or an integer >= 2"),
+        Effect.NONE,
+    ),
     "trainer.progress": Key(effect=Effect.NONE),
     # The mitigation and its keys (null where the mitigation has no use for a key).
     "mitigation.name": Key(one_of(tuple(MITIGATIONS))),

@@ -138,6 +138,15 @@ RESULT_JSON: tuple[ResultKey, ...] = (
     ResultKey("log_px_test", FLOAT, NATS, "importance-weighted log p(x) on the held-out set "
               "(trainer.iw_samples samples); null when 0 or without one", column="log_px_test",
               wandb_summary=True),
+    ResultKey("objective_noise_draws", INT, COUNT, "fresh draws behind the objective's noise "
+              "numbers (trainer.noise_draws); null when off", column="objective_noise_draws"),
+    ResultKey("objective_elbo_std", FLOAT, NATS, "std of the training objective (the ELBO the "
+              "steps follow) over fresh reparameterisation draws at the final parameters, "
+              "training set; 0 for an analytic objective; null when off",
+              column="objective_elbo_std"),
+    ResultKey("objective_grad_std", FLOAT, "nats per parameter unit", "sqrt(Σ_p Var(∂ELBO/∂θ_p)) "
+              "over the same draws: the gradient noise of one step; null when off",
+              column="objective_grad_std"),
     ResultKey("wall_time_s", FLOAT, SECONDS, "training wall time", column="wall_time_s",
               wandb_summary=True),
     ResultKey("n_train", INT, COUNT, "training examples", column="n_train", wandb_summary=True),

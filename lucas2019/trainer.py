@@ -72,6 +72,7 @@ class Settings:
     eps_grid: np.ndarray
     delta: float
     iw_samples: int
+    noise_draws: int
     progress: bool
     seed: int
 
@@ -97,6 +98,7 @@ class Settings:
             eps_grid=np.linspace(0.0, float(t.eps_max), int(t.eps_points)),
             delta=float(t.delta),
             iw_samples=int(t.iw_samples),
+            noise_draws=int(t.noise_draws),
             progress=bool(t.progress),
             seed=int(cfg.seed),
         )
@@ -459,6 +461,21 @@ class _Loop:
             payload["cuda_rng"] = torch.cuda.get_rng_state_all()
         run_folder.save_checkpoint(self.run_dir, payload)
 
+    def objective_noise(self) -> metrics.ObjectiveNoise | None:
+        """The training objective's spread over ``noise_draws`` fresh draws at the final
+        parameters on the training set (None when off): what a stochastic objective adds to
+        every step, which common-random-number evaluation hides."""
+        if self.s.noise_draws == 0:
+            return None
+        return metrics.objective_noise(
+            self.model,
+            self.likelihood,
+            self.x_train,
+            n_draws=self.s.noise_draws,
+            n_samples=self.s.n_samples,
+            seed=self.s.seed,
+        )
+
     def finish(self, dataset, overrides: list[str], experiment: str | None) -> dict:
         diverged = self.state.status == "diverged"
         if not diverged:
@@ -470,6 +487,7 @@ class _Loop:
             else None
         )
         held_out = final_test or {}  # the held-out numbers are null without a held-out set
+        noise = self.objective_noise() if not diverged else None
         result = {
             "status": "diverged" if diverged else "completed",
             "step": self.state.step,
@@ -488,6 +506,9 @@ class _Loop:
             "collapse_curve": _to_list(final_train["collapse_curve"]),
             "elbo_test": None if final_test is None else final_test["elbo"],
             "log_px_test": None if final_test is None else final_test.get("log_px"),
+            "objective_noise_draws": None if noise is None else noise.n_draws,
+            "objective_elbo_std": None if noise is None else noise.elbo_std,
+            "objective_grad_std": None if noise is None else noise.grad_std_norm,
             "active_units_test": held_out.get("active_units"),
             "collapsed_fraction_test": held_out.get("collapsed_fraction"),
             "mutual_information_test": held_out.get("mutual_information"),

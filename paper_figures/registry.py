@@ -109,32 +109,55 @@ def _fig2(inputs: Inputs, _runs: None, out: Path, definitions: tuple[Definition,
 
 def _training(
     module: ModuleType,
-    judge: Callable[[pd.DataFrame, float, tuple[Definition, ...]], list[ClaimNumbers]],
+    judge: Callable[
+        [pd.DataFrame, pd.DataFrame, float, tuple[Definition, ...]], list[ClaimNumbers]
+    ],
     inputs: Inputs,
     runs: pd.DataFrame,
     out: Path,
     definitions: tuple[Definition, ...],
 ) -> Drawn:
     """Figures 3 and 4: ELBO against step, next to the pPCA MLE, judged by
-    ``judge(curves, mle, definitions)``."""
+    ``judge(runs, curves, mle, definitions)``."""
     mle = inputs.ppca_mle(runs)["log_likelihood"]
     curves = results.training_curves(runs)
     return Drawn(
         module.render(curves, mle, out),
-        [describe(n) for n in judge(curves, mle, definitions)],
+        [describe(n) for n in judge(runs, curves, mle, definitions)],
         [f"pPCA MLE (learned σ²) = {mle:.4f} nats, training set"],
     )
 
 
 def _c3_objectives(
-    curves: pd.DataFrame, mle: float, definitions: tuple[Definition, ...]
+    runs: pd.DataFrame, curves: pd.DataFrame, mle: float, definitions: tuple[Definition, ...]
 ) -> list[ClaimNumbers]:
     c3a, c3b = definitions
-    return [verdicts.compute_c3a(curves, mle, c3a), verdicts.compute_c3b(curves, mle, c3b)]
+    return [
+        verdicts.compute_c3a(curves, mle, c3a),
+        verdicts.compute_c3b(curves, mle, c3b, noise=_objective_noise(runs)),
+    ]
+
+
+def _objective_noise(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per objective, the spread of the objective [nats] and of its gradient over fresh draws at
+    the final parameters (result.json), averaged over the seeds that report it."""
+    noise = {}
+    for objective, rows in runs.groupby("objective"):
+        spreads = {}
+        for column, name in (
+            ("objective_elbo_std", "ELBO std [nats]"),
+            ("objective_grad_std", "gradient std (root of summed variances)"),
+        ):
+            values = pd.to_numeric(rows.get(column), errors="coerce").dropna()
+            if not values.empty:
+                spreads[f"{name}, mean of {len(values)} seeds"] = float(values.mean())
+        if spreads:
+            noise[str(objective)] = spreads
+    return noise
 
 
 def _c3_encoders(
-    curves: pd.DataFrame, mle: float, definitions: tuple[Definition, ...]
+    _runs: pd.DataFrame, curves: pd.DataFrame, mle: float, definitions: tuple[Definition, ...]
 ) -> list[ClaimNumbers]:
     (c3a,) = definitions
     return [verdicts.compute_c3_encoders(curves, mle, fig4.EXPECTED, c3a)]

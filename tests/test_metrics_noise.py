@@ -4,12 +4,15 @@ draws; the analytic objective has none."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
+from lucas2019 import data, trainer
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.metrics import objective_noise
 from lucas2019.models import LinearVAE
@@ -104,3 +107,44 @@ def test_stochastic_draws_are_fresh_and_seeded():
     assert first.elbo_std > 0.0 and first != objective_noise(model, likelihood, x, n_draws=3)
     with pytest.raises(ValueError, match="n_draws must be an int >= 2"):
         objective_noise(model, likelihood, x, n_draws=1)
+
+
+@pytest.mark.parametrize("objective", ["analytic", "stochastic"])
+def test_a_run_reports_its_final_objective_noise_against_the_closed_form(
+    compose_train, tmp_path, objective
+):
+    """trainer.noise_draws: result.json's objective_elbo_std is the closed-form std of the final
+    model's stochastic ELBO (0 for the analytic objective), to the Monte-Carlo error of 400 draws
+    (the std of a std estimate from n draws is about std / sqrt(2n), 3.5%: tolerance 15%)."""
+    cfg = compose_train(
+        [
+            "dataset=synthetic",
+            f"dataset.options.dim={D}",
+            "dataset.n_train=40",
+            "dataset.n_test=10",
+            "model=linear_vae",
+            f"model.latent_dim={K}",
+            f"model.objective={objective}",
+            f"likelihood.sigma2={SIGMA2}",
+            "trainer.max_steps=50",
+            "trainer.noise_draws=400",
+            "trainer.iw_samples=0",
+            "trainer.progress=false",
+            f"run_dir={tmp_path}",
+        ]
+    )
+    trainer.train(cfg)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["objective_noise_draws"] == 400
+    if objective == "analytic":
+        assert result["objective_elbo_std"] == 0.0 and result["objective_grad_std"] == 0.0
+        return
+    payload = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    model = LinearVAE(D, K, objective=objective)
+    model.load_state_dict(payload["model"])
+    _, x_train, _ = data.load_for_run(OmegaConf.to_container(cfg.dataset, resolve=True))
+    x = torch.as_tensor(x_train, dtype=model.W.dtype)
+    assert result["objective_elbo_std"] == pytest.approx(
+        _closed_form_elbo_std(model, x, n_samples=1), rel=0.15
+    )
+    assert result["objective_grad_std"] > 0.0
