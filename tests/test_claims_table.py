@@ -84,6 +84,7 @@ def test_c1_and_c2_are_implementation_checks_and_closed_form():
         "C5",
         "C6",
         "C7",
+        "C8",
     ]
     assert all(d.min_seeds == 3 and d.min_steps == 1000 for d in trained)
     assert all(d.convergence is not None for d in trained)  # every trained verdict checks it
