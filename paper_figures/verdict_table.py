@@ -29,6 +29,10 @@ _LINE = re.compile(r"^- (?P<claim>C\w+): (?P<rest>.*)$")
 # The outcome is the first ": <outcome>" that ends the line or opens the numbers' parenthesis;
 # a statement may itself hold a colon or the word "fails" in parentheses (C7).
 _OUTCOME = re.compile(r": (?P<outcome>holds|fails|cannot judge)(?: \((?P<numbers>.*)\))?$")
+# index.md names the claims table its verdicts used (paper_figures.index); older ones do not
+_TABLE = re.compile(r"^The verdicts above used claims table `(?P<hash>[0-9a-f]+)`")
+#: the definitions cell of a gallery whose index.md names no claims table
+UNDECLARED = "none (computed before the claims table)"
 
 
 @dataclass(frozen=True)
@@ -40,16 +44,20 @@ class GalleryVerdict:
     statement: str
     outcome: str
     numbers: str
+    definitions: str = UNDECLARED
 
 
 def read_verdicts(index_md: str | Path) -> list[GalleryVerdict]:
     """The verdicts of one ``index.md`` (its ``## Verdicts`` section), in order.
 
-    The gallery is named by the folder that holds the file. Raises ValueError naming the line
-    when a verdict line does not end in one of :data:`OUTCOMES`.
+    The gallery is named by the folder that holds the file; ``definitions`` is the claims-table
+    hash the file says its verdicts used (:data:`UNDECLARED` if it names none). Raises ValueError
+    naming the line when a verdict line does not end in one of :data:`OUTCOMES`.
     """
     path = Path(index_md)
     lines = path.read_text(encoding="utf-8").splitlines()
+    tables = [m["hash"] for m in map(_TABLE.match, lines) if m is not None]
+    definitions = f"claims table `{tables[0]}`" if tables else UNDECLARED
     if "## Verdicts" not in lines:
         raise ValueError(f"{path} has no '## Verdicts' section; is it a reproduce index.md?")
     section = lines[lines.index("## Verdicts") + 1 :]
@@ -64,7 +72,9 @@ def read_verdicts(index_md: str | Path) -> list[GalleryVerdict]:
             raise ValueError(f"{path}: verdict line without an outcome {OUTCOMES}: {line[:120]}")
         statement, outcome, numbers = found
         verdicts.append(
-            GalleryVerdict(path.parent.name, match["claim"], statement, outcome, numbers)
+            GalleryVerdict(
+                path.parent.name, match["claim"], statement, outcome, numbers, definitions
+            )
         )
     return verdicts
 
@@ -80,14 +90,14 @@ def _find_outcome(rest: str) -> tuple[str, str, str] | None:
 
 def render_table(verdicts: Sequence[GalleryVerdict], link_root: str = "gallery") -> str:
     """A markdown table, one row per verdict: claim, statement, gallery (linked to its index.md),
-    outcome and the numbers, all as index.md wrote them."""
+    outcome, the numbers and the definitions used, all as index.md wrote them."""
     rows = [
-        "| claim | statement | gallery | verdict | numbers (as computed) |",
-        "|---|---|---|---|---|",
+        "| claim | statement | gallery | verdict | numbers (as computed) | definitions |",
+        "|---|---|---|---|---|---|",
     ]
     for v in sorted(verdicts, key=lambda v: (_claim_order(v.claim), v.gallery)):
         link = f"[{v.gallery}]({link_root}/{v.gallery}/index.md)"
-        cells = [v.claim, v.statement, link, f"**{v.outcome}**", v.numbers]
+        cells = [v.claim, v.statement, link, f"**{v.outcome}**", v.numbers, v.definitions]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
 

@@ -80,3 +80,16 @@ def test_check_fails_on_a_stale_table_and_passes_after_rewriting(tmp_path, capsy
     text = readme.read_text(encoding="utf-8")
     assert text.startswith("intro\n") and text.endswith("outro\n") and "| old |" not in text
     assert "| C7 | a claim: with a colon (fails = it was slow) |" in text
+
+
+def test_each_row_names_the_claims_table_its_gallery_used(tmp_path):
+    """A gallery whose index.md names its claims table shows that hash; an older one says it
+    was computed before the table existed."""
+    declared = INDEX.replace(
+        "## Figure 1",
+        "## Definitions\n\nThe verdicts above used claims table `abc123def456`:\n\n## Figure 1",
+    )
+    old = {v.definitions for v in read_verdicts(_gallery(tmp_path / "old"))}
+    new = {v.definitions for v in read_verdicts(_gallery(tmp_path / "new", declared))}
+    assert old == {"none (computed before the claims table)"}
+    assert new == {"claims table `abc123def456`"}
