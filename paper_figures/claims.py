@@ -28,9 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lucas2019.io import atomic_write_text
 from paper_figures import stats
-from paper_figures.common import with_generated_block
+from paper_figures.common import with_generated_block, write_or_check
 
 REPRODUCTION = "reproduction"
 IMPLEMENTATION_CHECK = "implementation check"
@@ -946,13 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         current, generated = update_doc(args.doc)
     except (OSError, ValueError) as error:
         parser.error(str(error))
-    if args.check:
-        if current != generated:
-            print(f"{args.doc}: the claims block is stale; rerun without --check", file=sys.stderr)
-            return 1
-        return 0
-    atomic_write_text(args.doc, generated)
-    return 0
+    return write_or_check(args.doc, current, generated, args.check, "the claims block is stale")
 
 
 if __name__ == "__main__":

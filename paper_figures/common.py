@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# linear_vae owns the live-latent count min(k, #{λ_i > σ²}); re-exported for the figure modules.
-from linear_vae import n_live as n_live
+from lucas2019.io import atomic_write_text
 from paper_figures.theme import fmt_value
 
 
@@ -122,3 +122,16 @@ def with_generated_block(path: str | Path, begin: str, end: str, content: str) -
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
     return text, f"{head}{begin}\n{content}\n{end}{tail}"
+
+
+def write_or_check(path: Path, current: str, generated: str, check: bool, stale: str) -> int:
+    """The command-line end of a generated block: with ``check``, exit status 0 when ``current``
+    equals ``generated`` and 1 (printing ``stale``) when not; without, write ``generated`` to
+    ``path`` atomically and return 0."""
+    if check:
+        if current != generated:
+            print(f"{path}: {stale}; rerun without --check to rewrite it", file=sys.stderr)
+            return 1
+        return 0
+    atomic_write_text(path, generated)
+    return 0

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from linear_vae import n_live
 from paper_figures.common import (
     check_eigenvalues,
     learned_mask,
     missing_values,
-    n_live,
     require_columns,
 )
 from paper_figures.theme import LABELS, Rendered, fmt_value, new_figure, note_missing, savefig

@@ -20,11 +20,11 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from linear_vae import n_live
 from paper_figures.common import (
     check_eigenvalues,
     completed_only,
     missing_values,
-    n_live,
     plain_rows,
     require_columns,
 )
