@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from linear_vae import n_live
 from lucas2019.run_schema import MI_CEILING_MARGIN_NATS
 from paper_figures.claims import COLLAPSE_FRACTIONS, Definition
 from paper_figures.common import (
     check_eigenvalues,
     learned_mask,
     metric_curve,
-    n_live,
     plain_rows,
     require_columns,
 )
