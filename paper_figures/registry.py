@@ -1,7 +1,8 @@
 """The figure registry: which experiment each figure draws, its title, the claim definitions it
 is judged by, how it is drawn.
 
-``python -m lucas2019.reproduce`` runs the experiments of :data:`EXPERIMENTS` (derived from
+``python -m lucas2019.reproduce`` runs the experiments of :data:`DEFAULT_EXPERIMENTS` (those of
+the default figures; ``--only`` takes any of :data:`EXPERIMENTS`, both derived from
 :data:`FIGURES`) and writes one index.md entry per figure whose experiment has runs. Adding a
 figure is a module in paper_figures/ (``render``), its definitions in the claims table
 (:mod:`paper_figures.claims`) and one :class:`Figure` here.
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lucas2019 import results
-from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, verdicts
+from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, fig9, table1, verdicts
 from paper_figures.claims import DEFINITIONS, Definition
 from paper_figures.index import IndexEntry
 from paper_figures.judging import ClaimNumbers
@@ -66,12 +67,15 @@ class Figure:
             from the analytic tables alone.
         draw: ``draw(inputs, runs, out_dir, definitions) -> Drawn``; ``runs`` is the
             experiment's table (None for analytic figures), ``definitions`` those named above.
+        default: whether ``reproduce`` runs its experiment without ``--only`` (False for a
+            figure whose sweep the default job's time budget leaves out).
     """
 
     title: str
     definitions: tuple[str, ...]
     experiment: str | None
     draw: Callable[[Inputs, pd.DataFrame | None, Path, tuple[Definition, ...]], Drawn]
+    default: bool = True
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.definitions if k not in DEFINITIONS]
@@ -245,6 +249,26 @@ def _fig8(
     )
 
 
+def _fig9(
+    inputs: Inputs, runs: pd.DataFrame, out: Path, definitions: tuple[Definition, ...]
+) -> Drawn:
+    (c8,) = definitions
+    # C8 judges the mitigation runs against the plain fixed-σ² runs of Figure 5; the learned-σ²
+    # runs of Figure 6 are drawn beside them
+    plain, learned = (inputs.runs.get(n) for n in ("fig5_fixed_sigma", "fig6_learned_sigma"))
+    judged = pd.concat([r for r in (runs, plain) if r is not None], ignore_index=True)
+    numbers = verdicts.compute_c8(judged, results.training_curves(judged), c8, inputs.eigenvalues)
+    unconverged = [c.run_dir for c in numbers.convergence if not c.converged]
+    drawn = pd.concat([r for r in (judged, learned) if r is not None], ignore_index=True)
+    notes = [
+        "live latents, active units and MI are measured on the training set, log p(x) "
+        "(importance-weighted) on the held-out set"
+    ]
+    if plain is None:
+        notes.append("no fig5_fixed_sigma runs: `--only fig5_fixed_sigma` runs the reference")
+    return Drawn(fig9.render(drawn, out, unconverged=unconverged), [describe(numbers)], notes)
+
+
 # In index.md order.
 FIGURES: tuple[Figure, ...] = (
     Figure("Figure 1: pPCA landscape around a zero column", (), None, _fig1),
@@ -286,10 +310,22 @@ FIGURES: tuple[Figure, ...] = (
         "sigma2_dynamics",
         _fig8,
     ),
+    Figure(
+        "Figure 9 (beyond the paper): held-out log p(x) against live latents, each collapse "
+        "mitigation",
+        ("C8/fig9",),
+        "mitigations",
+        _fig9,
+        default=False,  # 4 mitigations × 3 σ² × seeds: beyond the default job's time budget
+    ),
 )
-# The experiments reproduce runs, in this order: each figure's, once.
+# The experiments reproduce can run, in this order: each figure's, once.
 EXPERIMENTS: tuple[str, ...] = tuple(
     dict.fromkeys(f.experiment for f in FIGURES if f.experiment is not None)
+)
+# Those it runs without --only: the experiments of the default figures.
+DEFAULT_EXPERIMENTS: tuple[str, ...] = tuple(
+    dict.fromkeys(f.experiment for f in FIGURES if f.experiment is not None and f.default)
 )
 
 

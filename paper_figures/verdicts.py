@@ -14,7 +14,8 @@ other measures, saying whether they agree. Each ``verdict_*`` puts the numbers i
   encoders).
 - C4a, C4b from the fixed-σ² deep-VAE runs; C5 from fixed- and learned-σ² runs, where a learned
   σ² could reach its optimum; C6 from annealed runs and their curves; C7 from the
-  ``sigma2_dynamics`` runs and their curves.
+  ``sigma2_dynamics`` runs and their curves; C8 from the mitigation runs against the plain
+  fixed-σ² runs (:mod:`paper_figures.verdict_c8`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scipy.stats import spearmanr
 
 from linear_vae import n_live
 from lucas2019.run_schema import MI_CEILING_MARGIN_NATS
+from paper_figures import verdict_c8
 from paper_figures.claims import COLLAPSE_FRACTIONS, Definition
 from paper_figures.common import (
     check_eigenvalues,
@@ -985,6 +987,91 @@ def compute_c7(
     numbers = _numbers(definition, per_seed, seeds, settings)
     checks = _checks(fast_runs, curves, definition, _total_variance(fast_runs, eigenvalues))
     return with_convergence(numbers, list(checks.values()))
+
+
+# ---------------------------------------------------------------- C8: collapse mitigations
+
+
+def compute_c8(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    definition: Definition,
+    eigenvalues: Sequence[float] | None = None,
+) -> ClaimNumbers:
+    """C8 from the ``mitigations`` runs together with the plain fixed-σ² runs of
+    ``fig5_fixed_sigma`` (collect_runs rows: ``run_dir``, ``mitigation``, ``free_bits_variant``,
+    ``sigma2``, ``seed``, ``status``, ``step``, ``latent_dim``, ``log_px_test`` [nats per
+    example] + the measures' columns; learned-σ² and annealed rows are ignored), their curves and
+    the eigenvalues (escape; None: not checked).
+
+    A seed is judged when each mitigation × σ² and each plain σ² has a completed run. Per seed,
+    live latents L = k · (1 − collapsed fraction) on the training set, P = held-out log p(x); the
+    statistic is the largest P − F(L) over its mitigation runs, F the seed's plain frontier
+    (:func:`paper_figures.verdict_c8.frontier`). Reported beside it: each mitigation's best
+    advantage and its run, and each mitigation setting's effective σ².
+    """
+    need = ["run_dir", "sigma2", "seed", "status", "step", "latent_dim", "log_px_test"]
+    require_columns(runs, need, "runs", "collect_runs() rows of mitigations and fig5_fixed_sigma")
+    rows = runs.reset_index(drop=True).assign(method=verdict_c8.method_of(runs).to_numpy())
+    rows = rows.loc[rows["method"].notna() & (rows["method"] != verdict_c8.LEARNED)]
+    seeds = finished_seeds(rows, ["method", "sigma2"], definition.min_steps)
+    read = _finished_rows(seeds, rows)
+    checks = _checks(read, curves, definition, _total_variance(read, eigenvalues))
+
+    def compute(d: Definition) -> ClaimNumbers:
+        per_seed, settings, scored = {}, [], []
+        for seed, done in seeds.finished.items():
+            per_seed[seed] = _c8_seed(done.assign(seed=seed), d, scored)
+        for one in scored:
+            mitigated = one.loc[one["method"] != verdict_c8.PLAIN]
+            label = f"live {MEASURE_LABELS[verdict_c8.live_measure(d.measure)]}"
+            settings.append(verdict_c8.settings(mitigated, label))
+        judged = pd.concat(scored) if scored else read.iloc[:0].assign(live=[], advantage=[])
+        mitigated = judged.loc[judged["method"] != verdict_c8.PLAIN]
+        notes = [
+            *verdict_c8.best_advantage_note(mitigated),
+            *verdict_c8.effective_note(verdict_c8.effective(judged)),
+            *_mi_ceiling_note(
+                mitigated, lambda r: verdict_c8.setting_label(r["method"], float(r["sigma2"]))
+            ),
+        ]
+        return _numbers(d, per_seed, seeds, settings, notes)
+
+    return with_convergence(_with_others(compute, definition), list(checks.values()))
+
+
+def _c8_seed(
+    done: pd.DataFrame, definition: Definition, scored: list[pd.DataFrame]
+) -> dict[str, float] | str:
+    """One seed's ``max_advantage`` [nats per example], or why it is left out (``done``: its
+    runs, column ``seed`` its label). A judged seed's runs go to ``scored`` with their live
+    latents ``live`` (k · (1 − collapsed fraction), :func:`verdict_c8.live_measure`), ``log_px``,
+    ``au``, ``mi``, and for the mitigation runs the plain ``frontier`` at their live latents and
+    their ``advantage`` over it [nats per example]."""
+    measure = verdict_c8.live_measure(definition.measure)
+    live = _column(done, "latent_dim") * (1 - collapse_of(done, measure))
+    done = done.assign(
+        live=live,
+        log_px=_column(done, "log_px_test"),
+        au=_column(done, "active_units"),
+        mi=_column(done, "mutual_information"),
+    )
+    plain = done["method"] == verdict_c8.PLAIN
+    if plain.all() or not plain.any():
+        return "needs plain fixed-σ² runs (fig5_fixed_sigma) and mitigation runs (mitigations)"
+    lacking = done.loc[done[["live", "log_px"]].isna().any(axis=1)]
+    if not lacking.empty:
+        names = lacking["run_name"] if "run_name" in lacking.columns else lacking["run_dir"]
+        return (
+            f"no held-out log p(x) or live latents in {len(lacking)} runs, e.g. {names.iloc[0]} "
+            "(log_px_test needs trainer.iw_samples > 0)"
+        )
+    bound = pd.Series(
+        verdict_c8.frontier(done.loc[plain, "live"], done.loc[plain, "log_px"], live[~plain]),
+        index=done.index[~plain],
+    )
+    scored.append(done.assign(frontier=bound, advantage=done["log_px"] - bound))
+    return {"max_advantage": float(scored[-1]["advantage"].max())}
 
 
 # ---------------------------------------------------------------- words

@@ -427,8 +427,10 @@ def test_the_preset_crosses_each_mitigation_with_a_subset_of_the_papers_grid_and
     assert set(sweep["mitigation"]) == set(MITIGATION_OPTIONS) - {"none"}
     paper = yaml.safe_load(PAPER_GRID.read_text())["likelihood.sigma2"].split(",")
     grid = [float(s) for s in sweep["likelihood.sigma2"]]
+    # values of the paper's grid, which the plain fig5 runs C8 compares with are trained on,
+    # spanning at least three decades (every latent collapsed to none, on MNIST and digits)
     assert set(sweep["likelihood.sigma2"]) <= set(paper)
-    assert max(grid) == max(map(float, paper)) and min(grid) == min(map(float, paper))
+    assert len(grid) >= 3 and max(grid) / min(grid) >= 1e3
 
 
 def test_every_run_of_the_preset_validates_and_each_mitigation_trains_at_smoke(

@@ -134,6 +134,24 @@ def test_reproduce_runs_the_figure_registrys_experiments_each_a_training_preset(
         preset = Path(CONF_DIR) / "experiment" / f"{name}.yaml"
         assert preset.is_file() and "entry: analytic" not in preset.read_text(), name
     assert len({f.title for f in FIGURES}) == len(FIGURES)
+    # without --only every experiment runs but those of figures left out of the default job
+    default = {f.experiment for f in FIGURES if f.default} - {None}
+    assert set(registry.DEFAULT_EXPERIMENTS) == default
+    assert "mitigations" in EXPERIMENTS and "mitigations" not in registry.DEFAULT_EXPERIMENTS
+
+
+def test_only_defaults_to_the_default_experiments_and_accepts_mitigations(monkeypatch, tmp_path):
+    ran = []
+    monkeypatch.setattr(reproduce, "run_analytic", lambda *_: None)
+    monkeypatch.setattr(reproduce, "run_experiment", lambda name, *_: ran.append(name) or True)
+    index = tmp_path / "index.md"
+    index.write_text("")
+    monkeypatch.setattr(reproduce, "render_figures", lambda *_: index)
+    assert main(["scale=smoke", "--out", str(tmp_path)]) == 0
+    assert ran == list(registry.DEFAULT_EXPERIMENTS)
+    ran.clear()
+    assert main(["scale=smoke", "--only", "mitigations", "--out", str(tmp_path)]) == 0
+    assert ran == ["mitigations"]
 
 
 def test_only_accepts_overrides_after_it_and_rejects_unknown_experiments(capsys, tmp_path):
