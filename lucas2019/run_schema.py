@@ -174,6 +174,11 @@ RESULT_JSON: tuple[ResultKey, ...] = (
     ResultKey("inner_encoder_steps", INT, STEPS, "encoder-only steps of the aggressive phase, "
               "besides the `step` joint or decoder steps (0 for the other mitigations)",
               column="inner_encoder_steps"),
+    ResultKey("launcher", TEXT, NO_UNIT, "how the run was trained: 'vectorized' for a member of "
+              "a stacked group (hydra/launcher=vectorized, lucas2019.stacked), else the "
+              "hydra/launcher of its job ('basic', 'local_parallel', 'slurm', ...; "
+              "'vectorized_alone' for a job that launcher ran unstacked); null outside Hydra. "
+              "Not part of the fingerprint: both ways train the same run"),
     ResultKey("fingerprint", MAPPING, NO_UNIT, "every config value that decides the result, "
               "and the data's SHA-256 (lucas2019.run_folder)"),
 )  # fmt: skip

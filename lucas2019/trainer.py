@@ -45,6 +45,8 @@ from lucas2019.tracking import NullTracker, Tracker
 
 log = logging.getLogger(__name__)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+#: result.json's ``launcher`` of a member of a stacked group (lucas2019.stacked)
+STACKED_LAUNCHER = "vectorized"
 
 
 class Preempted(RuntimeError):
@@ -118,6 +120,44 @@ def train(
     folder is written), and :class:`Preempted` after a SIGTERM/SIGUSR1 (checkpoint saved). A
     NaN/inf loss ends the run with ``status='diverged'`` and keeps the last good checkpoint.
     """
+    run = prepare(cfg, run_dir, tracker)
+    if isinstance(run, dict):
+        return run
+    with _stop_on_signals() as stop:
+        run.loop.run(stop)
+    return run.finish(launcher=_launcher())
+
+
+@dataclass
+class Run:
+    """A run ready to train (:func:`prepare`): its loop, holding the model, likelihood, optimisers
+    and training state (restored from the run folder's checkpoint, if any), and its dataset."""
+
+    loop: _Loop
+    dataset: data.Dataset
+    cfg: DictConfig
+
+    def finish(self, launcher: str | None) -> dict:
+        """Final evaluation and result.json (``launcher``: how the run was trained); the result."""
+        return self.loop.finish(
+            dataset=self.dataset,
+            overrides=_overrides(self.cfg),
+            experiment=self.cfg.experiment.name,
+            launcher=launcher,
+        )
+
+
+def prepare(
+    cfg: DictConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
+) -> Run | dict:
+    """Everything :func:`train` does before its first step, with its errors: validate ``cfg``,
+    load the data, check the run folder, build the model, likelihood and optimisers (seeded with
+    ``cfg.seed``), restore the newest checkpoint and write config.yaml.
+
+    Returns the folder's finished result when it is reused as is, else the :class:`Run`. The global
+    RNG is then the run's training-noise stream (seeded and past the initialisation, or the
+    checkpoint's state), which :meth:`_Loop.run` draws from.
+    """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
     settings = Settings.from_config(cfg)
@@ -175,9 +215,7 @@ def train(
         state or _TrainingState(),
         fingerprint,
     )
-    with _stop_on_signals() as stop:
-        loop.run(stop)
-    return loop.finish(dataset=dataset, overrides=_overrides(cfg), experiment=cfg.experiment.name)
+    return Run(loop, dataset, cfg)
 
 
 class _Optimizers:
@@ -255,6 +293,9 @@ class _Loop:
         self.run_dir, self.tracker, self.state = run_dir, tracker, state
         self.fingerprint = fingerprint
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
+        # the generator of a stacked member's training noise (lucas2019.stacked); None: the
+        # global RNG, from which loss_terms draws in this loop
+        self.noise_rng: torch.Generator | None = None
         self._started = time.perf_counter()
         if s.mitigation.name == "aggressive_encoder":
             self.encoder_params = encoder_parameters(model, x_train[:2])
@@ -320,22 +361,44 @@ class _Loop:
             self.optimizers.step()
             self.state.step += 1
             bar.update(1)
-            step = self.state.step
-            if self.aggressive and step % s.mitigation.mi_every == 0:
+            if self.aggressive and self.state.step % s.mitigation.mi_every == 0:
                 self.check_mutual_information()
-            if step % s.eval_every == 0 or step == s.max_steps:
-                d = self.model.data_dim
-                sigma2_optimal_batch = float(terms["expected_sse"].detach().mean()) / d
-                row = self.evaluate_row(beta, sigma2_optimal_batch)
+            row = self.after_step(beta, terms["expected_sse"])
+            if row is not None:
                 bar.set_postfix(
                     elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
                 )
-                if not np.isfinite(row["elbo"]):
-                    self.state.status = "diverged"
-                    break
-            if step % s.checkpoint_every == 0 and step < s.max_steps:
-                self.save_checkpoint()
+            if self.state.status == "diverged":
+                break
         bar.close()
+
+    def row_due(self) -> bool:
+        """Whether a metrics row is due after the step just taken (``state.step``)."""
+        step = self.state.step
+        return step % self.s.eval_every == 0 or step == self.s.max_steps
+
+    def checkpoint_due(self) -> bool:
+        """Whether a checkpoint is due after the step just taken (the last step's is finish's)."""
+        step = self.state.step
+        return step % self.s.checkpoint_every == 0 and step < self.s.max_steps
+
+    def after_step(self, beta: float, expected_sse: torch.Tensor) -> dict | None:
+        """The bookkeeping after an optimiser step: the metrics row if one is due (its ELBO not
+        finite: status 'diverged', no checkpoint), then the checkpoint if one is due.
+
+        ``beta`` is the step's KL weight, ``expected_sse`` (n,) the step's batch's expected squared
+        error per example (data units², summed over d). Returns the row, None if none was due.
+        """
+        row = None
+        if self.row_due():
+            sigma2_optimal_batch = float(expected_sse.detach().mean()) / self.model.data_dim
+            row = self.evaluate_row(beta, sigma2_optimal_batch)
+            if not np.isfinite(row["elbo"]):
+                self.state.status = "diverged"
+                return row
+        if self.checkpoint_due():
+            self.save_checkpoint()
+        return row
 
     def kl_weight(self, step: int) -> float:
         """β at optimiser step ``step``: the cycles of mitigation=cyclical_annealing, else the
@@ -446,7 +509,7 @@ class _Loop:
             "model": self.model.state_dict(),
             "likelihood": self.likelihood.state_dict(),
             "optimizers": self.optimizers.state_dict(),
-            "torch_rng": torch.get_rng_state(),
+            **_rng_states(self.noise_rng),
             "batch_rng": self.batches.get_state(),
             "order": self.order,
             "extended_from": self.state.extended_from,
@@ -457,8 +520,6 @@ class _Loop:
             },
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
-        if torch.cuda.is_available():
-            payload["cuda_rng"] = torch.cuda.get_rng_state_all()
         run_folder.save_checkpoint(self.run_dir, payload)
 
     def objective_noise(self) -> metrics.ObjectiveNoise | None:
@@ -476,7 +537,9 @@ class _Loop:
             seed=self.s.seed,
         )
 
-    def finish(self, dataset, overrides: list[str], experiment: str | None) -> dict:
+    def finish(
+        self, dataset, overrides: list[str], experiment: str | None, launcher: str | None = None
+    ) -> dict:
         diverged = self.state.status == "diverged"
         if not diverged:
             self.save_checkpoint()
@@ -526,6 +589,7 @@ class _Loop:
             "extended_from": self.state.extended_from,
             "aggressive_end_step": self.state.aggressive_end_step,
             "inner_encoder_steps": self.state.inner_encoder_steps,
+            "launcher": launcher,
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
         atomic_write_json(self.run_dir / "result.json", result)
@@ -574,10 +638,37 @@ def _restore(payload: dict, model, likelihood, optimizers: _Optimizers, batches)
     )
 
 
+def _rng_states(noise: torch.Generator | None) -> dict:
+    """A checkpoint's RNG states: ``torch_rng`` (the CPU's) and, with CUDA, ``cuda_rng`` (each
+    GPU's). A stacked member's noise generator ``noise`` stands in for its device's global state,
+    so that :func:`_restore` continues its stream in a normal run, and the reverse."""
+    states = {"torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if noise is not None and noise.device.type == "cpu":
+        states["torch_rng"] = noise.get_state()
+    elif noise is not None:
+        states["cuda_rng"][noise.device.index] = noise.get_state()
+    return states
+
+
 def _drop_gradients(params: list[torch.Tensor]) -> None:
     """Clear the gradients of ``params``, so that the optimisers' step leaves them unchanged."""
     for p in params:
         p.grad = None
+
+
+def _launcher() -> str | None:
+    """result.json's ``launcher`` of a run trained on its own: the hydra/launcher of its Hydra job
+    ('basic', 'local_parallel', 'slurm', ...; None outside Hydra). A job that hydra/launcher=
+    vectorized ran on its own records 'vectorized_alone'; stacked members record
+    :data:`STACKED_LAUNCHER`."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    choice = HydraConfig.get().runtime.choices.get("hydra/launcher")
+    return f"{choice}_alone" if choice == STACKED_LAUNCHER else choice
 
 
 def _overrides(cfg: DictConfig) -> list[str]:
