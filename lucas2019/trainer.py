@@ -38,7 +38,7 @@ from lucas2019.mitigations import (
     inner_encoder_steps,
     mutual_information_stopped_rising,
 )
-from lucas2019.models import build_model, gaussian_kl, resolve_device
+from lucas2019.models import build_model, resolve_device
 from lucas2019.run_schema import METRICS_CSV_COLUMNS
 from lucas2019.schedules import cyclical_kl_weight, kl_weight
 from lucas2019.tracking import NullTracker, Tracker
@@ -418,8 +418,7 @@ class _Loop:
         m = self.s.mitigation
         if m.name != "free_bits":
             return -(terms["rec"] - beta * terms["kl"]).mean(), terms
-        # loss_terms sums the KL over latents; the floor needs each latent's KL
-        kl = free_bits_kl(gaussian_kl(*self.model.encode(x)), m.lambda_nats, m.variant)
+        kl = free_bits_kl(terms["kl_per_latent"], m.lambda_nats, m.variant)
         return -terms["rec"].mean() + beta * kl, terms
 
     def train_encoder(self, beta: float) -> None:

@@ -77,7 +77,8 @@ class VAE(nn.Module):
         n_samples: int = 1,
         generator: torch.Generator | None = None,
     ) -> dict[str, torch.Tensor]:
-        """ELBO terms per example: rec (n,) = E_q log p(x|z), kl (n,) = KL(q(z|x) || p(z)).
+        """ELBO terms per example: rec (n,) = E_q log p(x|z), kl (n,) = KL(q(z|x) || p(z)) and
+        kl_per_latent (n, k), its terms per latent (what free bits floors).
 
         rec is a Monte-Carlo estimate over ``n_samples`` reparameterised samples, KL is closed form.
         Also expected_sse (n,): the estimated E_q ||x - mean(f(z))||² (data units², summed
@@ -96,5 +97,10 @@ class VAE(nn.Module):
                 x.expand_as(out).reshape(-1, x.shape[-1]), out.reshape(-1, x.shape[-1])
             )
             rec = rec.reshape(n_samples, -1).mean(0)
-        kl = gaussian_kl(mu, logvar).sum(-1)
-        return {"rec": rec, "kl": kl, "expected_sse": sq_err.sum(-1).mean(0)}
+        kl_per_latent = gaussian_kl(mu, logvar)
+        return {
+            "rec": rec,
+            "kl": kl_per_latent.sum(-1),
+            "kl_per_latent": kl_per_latent,
+            "expected_sse": sq_err.sum(-1).mean(0),
+        }

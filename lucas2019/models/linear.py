@@ -63,8 +63,8 @@ class _LinearDecoderBase(VAE):
         n_samples: int = 1,
         generator: torch.Generator | None = None,
     ) -> dict[str, torch.Tensor]:
-        """rec, kl, expected_sse (each (n,)); closed form if objective == "analytic" (n_samples
-        unused)."""
+        """rec, kl, expected_sse (each (n,)) and kl_per_latent (n, k); closed form if objective ==
+        "analytic" (n_samples unused)."""
         if self.objective == "stochastic":
             return super().loss_terms(x, likelihood, n_samples, generator)
         if not likelihood.is_gaussian:
@@ -75,8 +75,13 @@ class _LinearDecoderBase(VAE):
         mu, logvar = self.encode(x)
         sq_err = analytic_sq_err(x - self.data_mean, self.W, mu, torch.exp(logvar))
         rec = likelihood.expected_log_prob_from_sq_err(sq_err)
-        kl = gaussian_kl(mu, logvar).sum(-1)
-        return {"rec": rec, "kl": kl, "expected_sse": sq_err.sum(-1)}
+        kl_per_latent = gaussian_kl(mu, logvar)
+        return {
+            "rec": rec,
+            "kl": kl_per_latent.sum(-1),
+            "kl_per_latent": kl_per_latent,
+            "expected_sse": sq_err.sum(-1),
+        }
 
 
 class LinearVAE(_LinearDecoderBase):
