@@ -216,6 +216,10 @@ def _draw_frontier(ax: Axes, plain: pd.DataFrame, k: float) -> None:
     ax.plot(grid, mean, color="black", drawstyle="steps-pre", linewidth=1.2, label=FRONTIER)
 
 
+#: the y axis is linear within ±this many nats and logarithmic beyond
+SYMLOG_LINEAR = 100.0
+
+
 def render(
     runs: pd.DataFrame,
     out_dir: str | os.PathLike,
@@ -263,6 +267,9 @@ def render(
         )
     note_seeds(fig, "\n".join(notes))
     ax.set_xlim(-0.03 * k, 1.05 * k)
+    # log p(x) spans from about +300 to -7e4 nats over the paper's σ² grid (a tiny fixed σ²
+    # costs d/2·log σ² and more): linear within ±SYMLOG_LINEAR nats, logarithmic beyond
+    ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR)
     ax.set_xlabel(X_LABEL)
     ax.set_ylabel(Y_LABEL)
     ax.set_title(f"k = {k:g} latents; x: training set, y: held-out set", fontsize=8)
