@@ -1,4 +1,4 @@
-"""IDX reading and the MNIST loader on files the tests generate (never /work/shared)."""
+"""IDX reading and the MNIST loader on files the tests generate (never on the real MNIST files)."""
 
 from __future__ import annotations
 
