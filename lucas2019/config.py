@@ -143,25 +143,8 @@ class TrainerConfig:
     progress: bool = True
 
 
-@dataclass
-class MitigationConfig:
-    """A collapse mitigation (conf/mitigation/, lucas2019.mitigations). Each reads its own keys
-    (``MITIGATIONS``); the others stay null. Steps are absolute, never a share of max_steps."""
-
-    name: str = "none"
-    # free_bits: the floor λ (nats) on each latent's batch-mean KL, or on the summed KL
-    lambda_nats: float | None = None
-    variant: str | None = None  # per_latent or total
-    # cyclical_annealing: cycles of cycle_steps steps, β rising over the first ramp_ratio of each
-    cycles: int | None = None
-    cycle_steps: int | None = None
-    ramp_ratio: float | None = None
-    # aggressive_encoder: inner encoder steps checked every check_every, at most max_inner_steps;
-    # the phase ends when I(x; z), computed every mi_every steps, has not risen for mi_patience
-    check_every: int | None = None
-    max_inner_steps: int | None = None
-    mi_every: int | None = None
-    mi_patience: int | None = None
+#: one node per mitigation, its ``Config`` (lucas2019.mitigations): exactly the keys it reads
+MITIGATION_SCHEMAS: dict[str, type] = {name: cls.Config for name, cls in MITIGATIONS.items()}
 
 
 @dataclass
@@ -189,7 +172,7 @@ class TrainConfig:
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    mitigation: MitigationConfig = field(default_factory=MitigationConfig)
+    mitigation: Any = MISSING  # one of MITIGATION_SCHEMAS, chosen by the mitigation group
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     scale: str = "cpu"
@@ -232,6 +215,8 @@ def register_configs() -> None:
     store.store(name="analytic_schema", node=AnalyticConfig)
     for name, schema in MODEL_SCHEMAS.items():
         store.store(group="model_schema", name=name, node=schema)
+    for name, schema in MITIGATION_SCHEMAS.items():
+        store.store(group="mitigation_schema", name=name, node=schema)
 
 
 # --- the per-key table -------------------------------------------------------------------------
@@ -355,17 +340,17 @@ TRAIN_KEYS: dict[str, Key] = {
         Effect.NONE,
     ),
     "trainer.progress": Key(effect=Effect.NONE),
-    # The mitigation and its keys (null where the mitigation has no use for a key).
+    # The mitigation and the keys of its node (MITIGATION_SCHEMAS; each node holds its own).
     "mitigation.name": Key(one_of(tuple(MITIGATIONS))),
-    "mitigation.lambda_nats": Key(NULL | POSITIVE),
-    "mitigation.variant": Key(NULL | one_of(FREE_BITS_VARIANTS)),
-    "mitigation.cycles": Key(NULL | POSITIVE_INT),
-    "mitigation.cycle_steps": Key(NULL | POSITIVE_INT),
-    "mitigation.ramp_ratio": Key(NULL | SHARE),
-    "mitigation.check_every": Key(NULL | POSITIVE_INT),
-    "mitigation.max_inner_steps": Key(NULL | POSITIVE_INT),
-    "mitigation.mi_every": Key(NULL | POSITIVE_INT),
-    "mitigation.mi_patience": Key(NULL | POSITIVE_INT),
+    "mitigation.lambda_nats": Key(POSITIVE),
+    "mitigation.variant": Key(one_of(FREE_BITS_VARIANTS)),
+    "mitigation.cycles": Key(POSITIVE_INT),
+    "mitigation.cycle_steps": Key(POSITIVE_INT),
+    "mitigation.ramp_ratio": Key(SHARE),
+    "mitigation.check_every": Key(POSITIVE_INT),
+    "mitigation.max_inner_steps": Key(POSITIVE_INT),
+    "mitigation.mi_every": Key(POSITIVE_INT),
+    "mitigation.mi_patience": Key(POSITIVE_INT),
     "logger.name": Key(one_of(LOGGERS), Effect.NONE),
     "logger.project": Key(effect=Effect.NONE),
     "logger.entity": Key(effect=Effect.NONE),
@@ -421,6 +406,11 @@ def _check_table(cfg: DictConfig, table: dict[str, Key]) -> None:
                 f"config key '{path}' is not a key this package knows; remove it or check its "
                 "spelling (`--cfg job` shows the composed config)."
             )
+        if OmegaConf.is_missing(node, key):
+            raise ConfigError(
+                f"config key '{path}' has no value; set it on the command line, e.g. "
+                f"`{path}=<value>`."
+            )
         allowed = table[path].allowed
         if allowed is not None:
             value = _plain(node, key)
@@ -442,11 +432,15 @@ def result_config(cfg: DictConfig) -> dict[str, Any]:
     (``trainer.max_steps``), bookkeeping and the data's path are left out (a run folder's
     fingerprint adds a hash of the loaded data instead).
     """
-    return {
+    values = {
         path: _plain(node, key)
         for path, node, key in _leaves(cfg)
         if path in TRAIN_KEYS and TRAIN_KEYS[path].effect is Effect.RESULT
     }
+    # The keys of the other mitigations' nodes count as null, as they were when one node held
+    # every mitigation's keys: the run folders written then keep their fingerprints.
+    unused = (p for p in TRAIN_KEYS if p.startswith("mitigation.") and p not in values)
+    return {**values, **dict.fromkeys(unused)}
 
 
 # --- rules that tie keys together ---------------------------------------------------------------
@@ -534,36 +528,12 @@ def _check_sigma2_rule(lik: DictConfig, max_steps: int) -> None:
 
 
 def _check_mitigation(c: DictConfig) -> None:
-    """The chosen mitigation's keys are set and the other mitigations' keys are null; cyclical
-    annealing replaces the linear annealing schedule rather than joining it."""
-    node, name = c.mitigation, c.mitigation.name
-    own = MITIGATIONS[name]
-    for key in (k for keys in MITIGATIONS.values() for k in keys):
-        value = node[key]
-        if key in own:
-            _check(value is not None, f"mitigation.{key}", value, f"a value for mitigation={name}")
-        else:
-            _check(
-                value is None,
-                f"mitigation.{key}",
-                value,
-                f"null for mitigation={name}, which does not read it (its keys: "
-                f"{', '.join(own) or 'none'}); choose the mitigation that does",
-            )
-    if name == "cyclical_annealing":
-        _check(
-            c.trainer.kl_anneal_steps == 0,
-            "trainer.kl_anneal_steps",
-            c.trainer.kl_anneal_steps,
-            "0 with mitigation=cyclical_annealing, whose cycles replace the linear annealing",
-        )
-    if name == "aggressive_encoder":
-        _check(
-            node.check_every <= node.max_inner_steps,
-            "mitigation.check_every",
-            node.check_every,
-            f"at most mitigation.max_inner_steps = {node.max_inner_steps} (no check would run)",
-        )
+    """The rules the chosen mitigation ties to its keys and the trainer's (its
+    ``config_problems``, e.g. cyclical annealing replaces the linear annealing schedule)."""
+    for key, value, allowed in MITIGATIONS[c.mitigation.name].config_problems(
+        c.mitigation, c.trainer
+    ):
+        _check(False, key, value, allowed)
 
 
 def validate(cfg: DictConfig) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 
 def kl_weight(step: int, beta: float = 1.0, anneal_steps: int = 0, beta0: float = 0.0) -> float:
@@ -27,6 +28,19 @@ def kl_weight(step: int, beta: float = 1.0, anneal_steps: int = 0, beta0: float 
     if anneal_steps == 0 or step >= anneal_steps:
         return float(beta)
     return float(beta0 + (beta - beta0) * step / anneal_steps)
+
+
+@dataclass(frozen=True)
+class KLSchedule:
+    """The trainer keys' KL weight schedule (``trainer.beta``, ``trainer.beta0``,
+    ``trainer.kl_anneal_steps``); calling it with a step gives :func:`kl_weight` there."""
+
+    beta: float = 1.0
+    beta0: float = 0.0
+    anneal_steps: int = 0
+
+    def __call__(self, step: int) -> float:
+        return kl_weight(step, beta=self.beta, anneal_steps=self.anneal_steps, beta0=self.beta0)
 
 
 def cyclical_kl_weight(

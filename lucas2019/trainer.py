@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import math
 import platform
 import signal
 import time
@@ -32,15 +31,10 @@ from lucas2019 import config as config_schema
 from lucas2019 import data, metrics, run_folder
 from lucas2019.io import atomic_write_json, atomic_write_text
 from lucas2019.likelihoods import build_likelihood
-from lucas2019.mitigations import (
-    encoder_parameters,
-    free_bits_kl,
-    inner_encoder_steps,
-    mutual_information_stopped_rising,
-)
+from lucas2019.mitigations import Mitigation, build_mitigation
 from lucas2019.models import build_model, resolve_device
 from lucas2019.run_schema import METRICS_CSV_COLUMNS
-from lucas2019.schedules import cyclical_kl_weight, kl_weight
+from lucas2019.schedules import KLSchedule
 from lucas2019.tracking import NullTracker, Tracker
 
 log = logging.getLogger(__name__)
@@ -69,7 +63,7 @@ class Settings:
     beta: float
     beta0: float
     kl_anneal_steps: int
-    mitigation: config_schema.MitigationConfig
+    mitigation: Any  # the mitigation node's typed object (lucas2019.mitigations, its Config)
     n_samples: int
     eps_grid: np.ndarray
     delta: float
@@ -77,6 +71,11 @@ class Settings:
     noise_draws: int
     progress: bool
     seed: int
+
+    @property
+    def kl_schedule(self) -> KLSchedule:
+        """The trainer keys' KL weight schedule, before any mitigation's change."""
+        return KLSchedule(beta=self.beta, beta0=self.beta0, anneal_steps=self.kl_anneal_steps)
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> Settings:
@@ -189,11 +188,14 @@ def prepare(
     ).to(device)
     optimizers = _Optimizers(model, likelihood, settings)
     batches = torch.Generator().manual_seed(settings.seed)
+    mitigation = build_mitigation(settings.mitigation)
     state = run_folder.load_checkpoint(
         run_dir,
         cfg,
         fingerprint,
-        restore=lambda payload: _restore(payload, model, likelihood, optimizers, batches),
+        restore=lambda payload: _restore(
+            payload, model, likelihood, optimizers, batches, mitigation
+        ),
     )
     if rerun.extends is not None and state is not None:
         state.extended_from = rerun.extends
@@ -214,6 +216,7 @@ def prepare(
         tracker,
         state or _TrainingState(),
         fingerprint,
+        mitigation,
     )
     return Run(loop, dataset, cfg)
 
@@ -260,15 +263,9 @@ class _TrainingState:
     status: str = "running"
     order: torch.Tensor | None = None  # what is left of the current epoch's minibatch order
     extended_from: int | None = None  # the step count of the completed run this one continues
-    # mitigation=aggressive_encoder: the MI at each check, the step at which the aggressive phase
-    # ended (None: still on) and the encoder-only steps taken in it
-    mi_history: list | None = None
-    aggressive_end_step: int | None = None
-    inner_encoder_steps: int = 0
 
     def __post_init__(self) -> None:
         self.rows = self.rows or []
-        self.mi_history = self.mi_history or []
 
 
 class _Loop:
@@ -287,28 +284,18 @@ class _Loop:
         tracker: Tracker,
         state: _TrainingState,
         fingerprint: dict,
+        mitigation: Mitigation,
     ) -> None:
         self.s, self.model, self.likelihood, self.optimizers = s, model, likelihood, optimizers
         self.batches, self.x_train, self.x_test = batches, x_train, x_test
         self.run_dir, self.tracker, self.state = run_dir, tracker, state
-        self.fingerprint = fingerprint
+        self.fingerprint, self.mitigation = fingerprint, mitigation
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
         # the generator of a stacked member's training noise (lucas2019.stacked); None: the
         # global RNG, from which loss_terms draws in this loop
         self.noise_rng: torch.Generator | None = None
         self._started = time.perf_counter()
-        if s.mitigation.name == "aggressive_encoder":
-            self.encoder_params = encoder_parameters(model, x_train[:2])
-            encoder_ids = {id(p) for p in self.encoder_params}
-            self.decoder_params = [p for p in model.parameters() if id(p) not in encoder_ids]
-
-    @property
-    def aggressive(self) -> bool:
-        """Whether this step belongs to the aggressive phase of mitigation=aggressive_encoder."""
-        return (
-            self.s.mitigation.name == "aggressive_encoder"
-            and self.state.aggressive_end_step is None
-        )
+        mitigation.bind(self)
 
     def wall_time(self) -> float:
         return self.state.wall_time_s + time.perf_counter() - self._started
@@ -346,23 +333,21 @@ class _Loop:
                 self.likelihood.switch_mode(s.sigma2_switch_to)
                 log.info("step %d: σ² is %s from now on", self.state.step, s.sigma2_switch_to)
             beta = self.kl_weight(self.state.step)
-            if self.aggressive:
-                self.train_encoder(beta)
-                if self.state.status == "diverged":
-                    break
+            self.mitigation.before_step(self, beta)
+            if self.state.status == "diverged":
+                break
             loss, terms = self.objective(self.next_batch(), beta)
             if not torch.isfinite(loss):
                 self.state.status = "diverged"
                 break
             self.optimizers.zero_grad()
             loss.backward()
-            if self.aggressive:  # the decoder's step: the encoder has just had its own
-                _drop_gradients(self.encoder_params)
+            for held in self.mitigation.held_in_joint_step():
+                held.grad = None  # so the optimisers' step leaves it unchanged
             self.optimizers.step()
             self.state.step += 1
             bar.update(1)
-            if self.aggressive and self.state.step % s.mitigation.mi_every == 0:
-                self.check_mutual_information()
+            self.mitigation.after_step(self)
             row = self.after_step(beta, terms["expected_sse"])
             if row is not None:
                 bar.set_postfix(
@@ -401,56 +386,15 @@ class _Loop:
         return row
 
     def kl_weight(self, step: int) -> float:
-        """β at optimiser step ``step``: the cycles of mitigation=cyclical_annealing, else the
-        constant or linearly annealed weight of the trainer keys."""
-        s, m = self.s, self.s.mitigation
-        if m.name == "cyclical_annealing":
-            return cyclical_kl_weight(
-                step, m.cycles, m.cycle_steps, m.ramp_ratio, beta=s.beta, beta0=s.beta0
-            )
-        return kl_weight(step, beta=s.beta, anneal_steps=s.kl_anneal_steps, beta0=s.beta0)
+        """β at optimiser step ``step``: the trainer keys' schedule as the mitigation sets it."""
+        return self.mitigation.kl_weight(step, self.s.kl_schedule)
 
     def objective(self, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, dict]:
-        """The training loss on the batch ``x`` (n, d), nats per example: −(rec − β·KL) averaged
-        over the batch, with free bits' floor on the KL under mitigation=free_bits; and the ELBO
-        terms of :meth:`VAE.loss_terms`."""
+        """The training loss on the batch ``x`` (n, d), nats per example (the mitigation's; the
+        plain −(rec − β·KL) averaged over the batch without one), and the ELBO terms of
+        :meth:`VAE.loss_terms`."""
         terms = self.model.loss_terms(x, self.likelihood, n_samples=self.s.n_samples)
-        m = self.s.mitigation
-        if m.name != "free_bits":
-            return -(terms["rec"] - beta * terms["kl"]).mean(), terms
-        kl = free_bits_kl(terms["kl_per_latent"], m.lambda_nats, m.variant)
-        return -terms["rec"].mean() + beta * kl, terms
-
-    def train_encoder(self, beta: float) -> None:
-        """He et al.'s inner loop (:func:`lucas2019.mitigations.inner_encoder_steps`): encoder
-        steps on fresh batches, decoder and σ² held, until the encoder's objective stops
-        improving. A non-finite objective sets the status to diverged without a step."""
-        m = self.s.mitigation
-
-        def encoder_step() -> float:
-            loss, _ = self.objective(self.next_batch(), beta)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                self.state.status = "diverged"
-                return value
-            self.optimizers.zero_grad()
-            loss.backward()
-            _drop_gradients(self.decoder_params)
-            self.optimizers.model.step()  # Adam skips the parameters without a gradient
-            return value
-
-        self.state.inner_encoder_steps += inner_encoder_steps(
-            encoder_step, m.check_every, m.max_inner_steps
-        )
-
-    def check_mutual_information(self) -> None:
-        """Append I(x; z) on the training set to the history and end the aggressive phase at this
-        step if the rule says it stopped rising."""
-        mi = metrics.mutual_information(self.model, self.x_train, seed=self.s.seed + 1)
-        self.state.mi_history.append(mi.nats)
-        if mutual_information_stopped_rising(self.state.mi_history, self.s.mitigation.mi_patience):
-            self.state.aggressive_end_step = self.state.step
-            log.info("step %d: I(x; z) stopped rising, the aggressive phase ends", self.state.step)
+        return self.mitigation.loss(terms, beta), terms
 
     def evaluate(self, x: torch.Tensor, iw_samples: int = 0) -> dict:
         """Every metric on ``x``; see :func:`lucas2019.metrics.evaluate`."""
@@ -483,7 +427,7 @@ class _Loop:
             "mutual_information": train["mutual_information"],
             "mutual_information_ceiling": train["mutual_information_ceiling"],
             "elbo_test": None if test is None else test["elbo"],
-            "inner_encoder_steps": self.state.inner_encoder_steps,
+            "inner_encoder_steps": self.mitigation.report()["inner_encoder_steps"],
             "wall_time_s": round(self.wall_time(), 3),
         }
         self.state.rows.append(row)
@@ -512,11 +456,7 @@ class _Loop:
             "batch_rng": self.batches.get_state(),
             "order": self.order,
             "extended_from": self.state.extended_from,
-            "mitigation": {
-                "mi_history": self.state.mi_history,
-                "aggressive_end_step": self.state.aggressive_end_step,
-                "inner_encoder_steps": self.state.inner_encoder_steps,
-            },
+            "mitigation": self.mitigation.state_dict(),
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
         run_folder.save_checkpoint(self.run_dir, payload)
@@ -586,8 +526,7 @@ class _Loop:
             "overrides": overrides,
             "experiment": experiment,
             "extended_from": self.state.extended_from,
-            "aggressive_end_step": self.state.aggressive_end_step,
-            "inner_encoder_steps": self.state.inner_encoder_steps,
+            **self.mitigation.report(),
             "launcher": launcher,
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
@@ -618,8 +557,11 @@ class _stop_on_signals:
             signal.signal(sig, handler)
 
 
-def _restore(payload: dict, model, likelihood, optimizers: _Optimizers, batches) -> _TrainingState:
-    """Apply a loaded checkpoint to the model, optimisers and RNGs; return its training state."""
+def _restore(
+    payload: dict, model, likelihood, optimizers: _Optimizers, batches, mitigation: Mitigation
+) -> _TrainingState:
+    """Apply a loaded checkpoint to the model, optimisers, RNGs and mitigation; return its training
+    state."""
     model.load_state_dict(payload["model"])
     likelihood.load_state_dict(payload["likelihood"])  # includes the σ² rule after a switch
     optimizers.load_state_dict(payload["optimizers"])
@@ -627,13 +569,13 @@ def _restore(payload: dict, model, likelihood, optimizers: _Optimizers, batches)
     if "cuda_rng" in payload and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["cuda_rng"])
     batches.set_state(payload["batch_rng"])
+    mitigation.load_state_dict(payload.get("mitigation", {}))  # absent from older checkpoints
     return _TrainingState(
         step=payload["step"],
         wall_time_s=payload["wall_time_s"],
         rows=payload["rows"],
         order=payload["order"],
         extended_from=payload.get("extended_from"),
-        **payload.get("mitigation", {}),  # absent from checkpoints of older versions
     )
 
 
@@ -649,12 +591,6 @@ def _rng_states(noise: torch.Generator | None) -> dict:
     elif noise is not None:
         states["cuda_rng"][noise.device.index] = noise.get_state()
     return states
-
-
-def _drop_gradients(params: list[torch.Tensor]) -> None:
-    """Clear the gradients of ``params``, so that the optimisers' step leaves them unchanged."""
-    for p in params:
-        p.grad = None
 
 
 def _launcher() -> str | None:

@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from lucas2019.config import (
     ANALYTIC_KEYS,
+    MITIGATION_SCHEMAS,
     MODEL_SCHEMAS,
     TRAIN_KEYS,
     AnalyticConfig,
@@ -28,14 +29,17 @@ def _schema_keys(schema: type, prefix: str = "") -> set[str]:
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
         if dataclasses.is_dataclass(default) and f.name != "options":
             keys |= _schema_keys(type(default), f"{prefix}{f.name}.")
-        elif f.name != "model":
+        elif f.name not in ("model", "mitigation"):  # nodes chosen by their config group
             keys.add(f"{prefix}{f.name}")
     return keys
 
 
 def test_the_table_has_exactly_the_schema_keys():
     model_keys = {f"model.{f.name}" for s in MODEL_SCHEMAS.values() for f in dataclasses.fields(s)}
-    assert set(TRAIN_KEYS) == _schema_keys(TrainConfig) | model_keys
+    mitigation_keys = {
+        f"mitigation.{f.name}" for s in MITIGATION_SCHEMAS.values() for f in dataclasses.fields(s)
+    }
+    assert set(TRAIN_KEYS) == _schema_keys(TrainConfig) | model_keys | mitigation_keys
     assert set(ANALYTIC_KEYS) == _schema_keys(AnalyticConfig)
 
 

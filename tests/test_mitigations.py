@@ -14,19 +14,26 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from lucas2019 import trainer
-from lucas2019.config import CONF_DIR, ConfigError, MitigationConfig, compose_config, validate
+from lucas2019.config import (
+    CONF_DIR,
+    MITIGATION_SCHEMAS,
+    TRAIN_KEYS,
+    ConfigError,
+    compose_config,
+    validate,
+)
 from lucas2019.likelihoods import build_likelihood
-from lucas2019.mitigations import (
-    FREE_BITS_VARIANTS,
-    MITIGATIONS,
+from lucas2019.mitigations import MITIGATIONS, Mitigation, build_mitigation
+from lucas2019.mitigations.aggressive_encoder import (
     encoder_parameters,
-    free_bits_kl,
     inner_encoder_steps,
     mutual_information_stopped_rising,
 )
+from lucas2019.mitigations.free_bits import FREE_BITS_VARIANTS, free_bits_kl
 from lucas2019.models import build_model, gaussian_kl
 from lucas2019.schedules import cyclical_kl_weight
 from lucas2019.tracking import Tracker
@@ -96,8 +103,8 @@ def test_the_trainers_free_bits_objective_is_the_elbo_above_lambda_and_rec_alone
     params = list(loop.model.parameters())
 
     def free_bits_gradients(lambda_nats: float) -> tuple[torch.Tensor, ...]:
-        mitigation = dataclasses.replace(loop.s.mitigation, lambda_nats=lambda_nats)
-        loop.s = dataclasses.replace(loop.s, mitigation=mitigation)
+        config = dataclasses.replace(loop.mitigation.config, lambda_nats=lambda_nats)
+        loop.mitigation = build_mitigation(config)
         torch.manual_seed(0)  # the same reparameterisation noise for every objective
         return torch.autograd.grad(loop.objective(x, beta=1.0)[0], params)
 
@@ -126,7 +133,7 @@ def _loop(cfg) -> tuple[trainer._Loop, torch.Tensor]:
     optimizers = trainer._Optimizers(model, likelihood, s)
     loop = trainer._Loop(
         s, model, likelihood, optimizers, torch.Generator(), x, None, Path(cfg.run_dir),
-        trainer.NullTracker(), trainer._TrainingState(), {},
+        trainer.NullTracker(), trainer._TrainingState(), {}, build_mitigation(s.mitigation),
     )  # fmt: skip
     return loop, x
 
@@ -372,21 +379,53 @@ def test_an_extended_run_keeps_its_schedule_and_equals_an_uninterrupted_one(
 MITIGATION_OPTIONS = sorted(p.stem for p in (Path(CONF_DIR) / "mitigation").glob("*.yaml"))
 
 
-def test_the_schema_node_holds_exactly_the_keys_the_mitigations_read():
-    fields = {f.name for f in dataclasses.fields(MitigationConfig)}
-    assert fields == {"name", *(k for keys in MITIGATIONS.values() for k in keys)}
+def test_each_mitigation_has_its_own_node_a_conf_file_and_a_table_row_per_key():
+    assert set(MITIGATION_SCHEMAS) == set(MITIGATIONS)
     assert set(MITIGATION_OPTIONS) >= set(MITIGATIONS)
+    for name, schema in MITIGATION_SCHEMAS.items():
+        assert issubclass(MITIGATIONS[name], Mitigation) and MITIGATIONS[name].name == name
+        fields = {f.name for f in dataclasses.fields(schema)}
+        assert "name" in fields and schema().name == name
+        assert {f"mitigation.{k}" for k in fields} <= set(TRAIN_KEYS)
+    # every mitigation row of the table is some node's key: no row outlives its mitigation
+    node_keys = {
+        f.name for schema in MITIGATION_SCHEMAS.values() for f in dataclasses.fields(schema)
+    }
+    assert {k.removeprefix("mitigation.") for k in TRAIN_KEYS if k.startswith("mitigation.")} == (
+        node_keys
+    )
 
 
 @pytest.mark.parametrize("option", MITIGATION_OPTIONS)
-def test_every_mitigation_option_composes_validates_and_sets_only_its_keys(compose_train, option):
+def test_every_mitigation_option_composes_validates_and_holds_only_its_keys(compose_train, option):
     cfg = compose_train([f"mitigation={option}", "run_dir=/tmp/unused"])
     validate(cfg)
     node = cfg.mitigation
-    own = MITIGATIONS[node.name]
-    assert all(
-        (node[k] is not None) == (k in own) for k in MitigationConfig().__dict__ if k != "name"
-    )
+    assert set(node) == {f.name for f in dataclasses.fields(MITIGATION_SCHEMAS[node.name])}
+
+
+def test_the_fingerprint_lists_every_mitigation_key_null_where_the_node_has_none(compose_train):
+    """Run folders written when one node held every mitigation's keys keep their fingerprint."""
+    from lucas2019.config import result_config
+
+    values = result_config(compose_train(["mitigation=free_bits", "run_dir=/tmp/unused"]))
+    mitigation = {k: v for k, v in values.items() if k.startswith("mitigation.")}
+    assert mitigation == {
+        "mitigation.name": "free_bits",
+        "mitigation.lambda_nats": 0.5,
+        "mitigation.variant": "per_latent",
+        **dict.fromkeys(
+            [
+                "mitigation.cycles",
+                "mitigation.cycle_steps",
+                "mitigation.ramp_ratio",
+                "mitigation.check_every",
+                "mitigation.max_inner_steps",
+                "mitigation.mi_every",
+                "mitigation.mi_patience",
+            ]
+        ),
+    }
 
 
 def test_the_default_is_no_mitigation(compose_train):
@@ -396,21 +435,32 @@ def test_the_default_is_no_mitigation(compose_train):
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        (["mitigation=free_bits", "mitigation.cycles=3"], "mitigation.cycles"),
         (["mitigation=free_bits", "mitigation.variant=per_group"], "mitigation.variant"),
-        (["mitigation=free_bits", "mitigation.lambda_nats=null"], "mitigation.lambda_nats"),
         (["mitigation=cyclical_annealing", "mitigation.ramp_ratio=0"], "mitigation.ramp_ratio"),
         (
             ["mitigation=cyclical_annealing", "trainer.kl_anneal_steps=100"],
             "trainer.kl_anneal_steps",
         ),
         (["mitigation=aggressive_encoder", "mitigation.check_every=200"], "mitigation.check_every"),
-        (["mitigation.mi_every=5"], "mitigation.mi_every"),
     ],
 )
 def test_mitigation_mistakes_name_the_key(compose_train, overrides, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):
         validate(compose_train([*overrides, "run_dir=/tmp/unused"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["mitigation=free_bits", "mitigation.cycles=3"], "cycles"),  # another mitigation's key
+        (["mitigation.mi_every=5"], "mi_every"),  # no mitigation has no keys
+        (["mitigation=free_bits", "mitigation.lambda_nats=null"], "lambda_nats"),
+    ],
+)
+def test_a_key_the_chosen_mitigation_lacks_fails_at_composition(compose_train, overrides, key):
+    with pytest.raises(ConfigCompositionException) as error:
+        compose_train([*overrides, "run_dir=/tmp/unused"])
+    assert key in str(error.value.__cause__ or error.value)
 
 
 PAPER_GRID = Path(CONF_DIR, "sweep", "paper_sigma2_grid.yaml")

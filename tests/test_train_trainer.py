@@ -116,7 +116,9 @@ def test_divergence_stops_with_status_and_keeps_last_good_checkpoint(
         ]
     )
     # The KL weight turns NaN at step 25, so the 26th loss is NaN: the run must stop there.
-    monkeypatch.setattr(trainer, "kl_weight", lambda step, **_: float("nan") if step >= 25 else 1.0)
+    monkeypatch.setattr(
+        trainer._Loop, "kl_weight", lambda self, step: float("nan") if step >= 25 else 1.0
+    )
     result = trainer.train(cfg)
     assert result["status"] == "diverged" and result["step"] == 25
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 20
