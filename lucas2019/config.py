@@ -437,10 +437,28 @@ def result_config(cfg: DictConfig) -> dict[str, Any]:
         for path, node, key in _leaves(cfg)
         if path in TRAIN_KEYS and TRAIN_KEYS[path].effect is Effect.RESULT
     }
-    # The keys of the other mitigations' nodes count as null, as they were when one node held
-    # every mitigation's keys: the run folders written then keep their fingerprints.
-    unused = (p for p in TRAIN_KEYS if p.startswith("mitigation.") and p not in values)
+    unused = (key for key in _FLAT_MITIGATION_KEYS if key not in values)
     return {**values, **dict.fromkeys(unused)}
+
+
+# The keys of the one mitigation node that held every mitigation's keys, null where unused, before
+# each mitigation had its own node. A fingerprint lists them, null where the chosen node lacks
+# them, so the run folders written then keep their fingerprints; keys of later mitigations enter
+# only the fingerprints of runs that use them.
+_FLAT_MITIGATION_KEYS = tuple(
+    f"mitigation.{key}"
+    for key in (
+        "lambda_nats",
+        "variant",
+        "cycles",
+        "cycle_steps",
+        "ramp_ratio",
+        "check_every",
+        "max_inner_steps",
+        "mi_every",
+        "mi_patience",
+    )
+)
 
 
 # --- rules that tie keys together ---------------------------------------------------------------

@@ -404,28 +404,27 @@ def test_every_mitigation_option_composes_validates_and_holds_only_its_keys(comp
     assert set(node) == {f.name for f in dataclasses.fields(MITIGATION_SCHEMAS[node.name])}
 
 
-def test_the_fingerprint_lists_every_mitigation_key_null_where_the_node_has_none(compose_train):
-    """Run folders written when one node held every mitigation's keys keep their fingerprint."""
+def test_the_fingerprint_keeps_the_flat_nodes_keys_null_where_the_chosen_node_lacks_them(
+    compose_train,
+):
+    """Run folders written when one node held every mitigation's keys (null where unused) keep
+    their fingerprint: those keys are listed, null, whatever the chosen node."""
     from lucas2019.config import result_config
 
-    values = result_config(compose_train(["mitigation=free_bits", "run_dir=/tmp/unused"]))
-    mitigation = {k: v for k, v in values.items() if k.startswith("mitigation.")}
-    assert mitigation == {
-        "mitigation.name": "free_bits",
-        "mitigation.lambda_nats": 0.5,
-        "mitigation.variant": "per_latent",
-        **dict.fromkeys(
-            [
-                "mitigation.cycles",
-                "mitigation.cycle_steps",
-                "mitigation.ramp_ratio",
-                "mitigation.check_every",
-                "mitigation.max_inner_steps",
-                "mitigation.mi_every",
-                "mitigation.mi_patience",
-            ]
-        ),
-    }
+    flat = {
+        "lambda_nats", "variant", "cycles", "cycle_steps", "ramp_ratio", "check_every",
+        "max_inner_steps", "mi_every", "mi_patience",
+    }  # fmt: skip
+    for option in MITIGATION_OPTIONS:
+        cfg = compose_train([f"mitigation={option}", "run_dir=/tmp/unused"])
+        values = result_config(cfg)
+        mitigation = {
+            k.removeprefix("mitigation."): v
+            for k, v in values.items()
+            if k.startswith("mitigation.")
+        }
+        own = {k: cfg.mitigation[k] for k in cfg.mitigation}
+        assert mitigation == {**dict.fromkeys(flat), **own}
 
 
 def test_the_default_is_no_mitigation(compose_train):
