@@ -42,8 +42,9 @@ from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
 from lucas2019.io import atomic_write
 from lucas2019.run_schema import FLOATS, RUN_TABLE
-from paper_figures.index import IndexEntry, write_index
+from paper_figures.index import IndexEntry, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
+from paper_figures.verdict_record import VERDICTS_JSON, declare, read
 
 #: every run's row of the run table, written by reproduce next to runs/
 RUNS_CSV = "runs.csv"
@@ -136,7 +137,7 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
         runs={name: table for name, table in runs.items() if not table.empty},
         ppca_mle=partial(_mle_row, by_k, eigenvalues),
     )
-    return write_index(figures, [*never_ran, *index_entries(inputs, figures)])
+    return write_index(figures, [*never_ran, *index_entries(inputs, figures)], declared_in=out)
 
 
 def _runs(sweep_dir: Path) -> pd.DataFrame:
@@ -212,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("results") / f"{cfg.dataset.name}_{cfg.scale}"
     _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
     if not args.figures_only:
+        if not (out / "runs").exists():  # definitions fixed before the first run: confirmatory
+            _say(f"definitions declared before any run: {declare(out)}")
         _say("analytic tables (spectrum, Figure 1, Figure 2, σ² sweeps)")
         run_analytic(fixed, out / "analytic")
         failed = []
@@ -221,13 +224,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failed.append(name)
         if failed:
             _say(f"sweeps that did not finish cleanly (their missing runs are listed): {failed}")
+    elif not (out / "analytic" / "spectrum.csv").exists():  # e.g. runs made with train -m
+        _say(
+            f"no analytic tables in {out / 'analytic'}: computing them for dataset "
+            f"{cfg.dataset.name} (give the overrides of the runs' data, as for the runs)"
+        )
+        run_analytic(fixed, out / "analytic")
     if (out / "runs").is_dir():
         _say(f"run table: {write_runs_table(out)}")
     index = render_figures(out, args.only)
-    _say(f"figures and verdicts: {index}")
-    for line in index.read_text().splitlines():
-        if line.startswith("- C"):
-            print(line)
+    _say(f"figures and verdicts: {index} (numbers: {index.parent / VERDICTS_JSON})")
+    print("\n".join(summary(read(index.parent))))
     return 0
 
 
