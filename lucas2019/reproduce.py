@@ -40,6 +40,7 @@ import linear_vae
 from lucas2019 import results
 from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
+from lucas2019.data import DATA_ERRORS
 from lucas2019.io import atomic_write
 from lucas2019.run_schema import FLOATS, RUN_TABLE
 from paper_figures.index import IndexEntry, summary, write_index
@@ -160,6 +161,15 @@ def _mle_row(by_k: pd.DataFrame, eigenvalues: np.ndarray, runs: pd.DataFrame) ->
     return rows.loc[rows["n_latent"].idxmax()]
 
 
+def _analytic_or_exit(parser: argparse.ArgumentParser, overrides: Sequence[str], out: Path) -> None:
+    """:func:`run_analytic`; missing or damaged data files end the command with their message
+    (exit status 2), before any run starts."""
+    try:
+        run_analytic(overrides, out)
+    except DATA_ERRORS as error:
+        parser.error(str(error))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the analytic tables, every experiment's sweep, then every figure; print the verdicts."""
     parser = argparse.ArgumentParser(
@@ -216,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (out / "runs").exists():  # definitions fixed before the first run: confirmatory
             _say(f"definitions declared before any run: {declare(out)}")
         _say("analytic tables (spectrum, Figure 1, Figure 2, σ² sweeps)")
-        run_analytic(fixed, out / "analytic")
+        _analytic_or_exit(parser, fixed, out / "analytic")
         failed = []
         for i, name in enumerate(args.only, start=1):
             _say(f"[{i}/{len(args.only)}] {name}")
@@ -229,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"no analytic tables in {out / 'analytic'}: computing them for dataset "
             f"{cfg.dataset.name} (give the overrides of the runs' data, as for the runs)"
         )
-        run_analytic(fixed, out / "analytic")
+        _analytic_or_exit(parser, fixed, out / "analytic")
     if (out / "runs").is_dir():
         _say(f"run table: {write_runs_table(out)}")
     index = render_figures(out, args.only)

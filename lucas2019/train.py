@@ -21,8 +21,7 @@ import hydra
 from omegaconf import DictConfig
 
 from lucas2019.config import CONF_DIR, ConfigError, register_configs, register_resolvers, validate
-from lucas2019.data.idx import IDXFormatError
-from lucas2019.data.source import DataUnavailable
+from lucas2019.data import DATA_ERRORS
 from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
@@ -34,8 +33,7 @@ register_resolvers()
 _EXIT_STATUS = {
     ConfigError: 2,
     RunRefused: 2,
-    DataUnavailable: 2,  # a missing data folder
-    IDXFormatError: 2,  # a damaged data file
+    **dict.fromkeys(DATA_ERRORS, 2),
     CheckpointUnreadable: 1,
 }
 

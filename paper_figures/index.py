@@ -34,9 +34,10 @@ from paper_figures.verdict_record import (
 )
 from paper_figures.words import number
 
-#: prose is wrapped at this width; no line of index.md is longer than MAX_LINE
+#: prose is wrapped at this width; no line of index.md is longer than MAX_LINE (a table row,
+#: whose cells a markdown viewer wraps)
 WIDTH = 100
-MAX_LINE = 200
+MAX_LINE = 280
 #: at most this many numbers per row of a table of numbers per setting
 SETTING_COLUMNS = 6
 
@@ -237,8 +238,9 @@ def _settings(r: VerdictRecord) -> list[str]:
 
 def verdict_section(r: VerdictRecord) -> list[str]:
     """One verdict: what it is, its criteria, measures, settings, blockers, seeds, notes."""
-    lines = ["", f'<a id="{anchor(r)}"></a>', "", f"## {r.definition}: {r.statement}", ""]
-    head = f"{r.kind}; {r.design}; measure {r.measure}. Outcome: **{r.outcome}**"
+    lines = ["", f'<a id="{anchor(r)}"></a>', "", f"## {r.definition} ({r.kind})", ""]
+    lines += [*wrap(f"*{r.statement}*"), ""]
+    head = f"{r.design.capitalize()}; measure {r.measure}. Outcome: **{r.outcome}**"
     # the runs a long reason names are listed below, each with what it needs
     reason = f"{r.cause} (listed below)" if r.blocking else r.reason
     lines += wrap(f"{head}: {reason}." if reason else f"{head}.")
