@@ -14,8 +14,12 @@ fixed by ``dataset.subset_seed`` (default 0), one value per output folder. Runs 
 a completed run of the same config is not trained again, a larger ``trainer.max_steps`` extends
 it from its last checkpoint, and a different config is refused (the sweep's summary lists it).
 ``<out>/runs.csv`` has one row per run of every experiment. The analytic tables go to
-``<out>/analytic/``; figures, Table 1 and ``index.md`` (claims C1-C6 of the paper and C7, C8
-beyond it, with verdicts computed from the numbers) go to ``<out>/figures/``. Without ``--only``
+``<out>/analytic/``; figures, Table 1, ``verdicts.json`` (every number of the verdicts on claims
+C1-C6 of the paper and C7, C8 beyond it) and ``index.md`` rendered from it go to
+``<out>/figures/``. Before a fresh folder's first run, ``<out>/declared.json`` records every
+definition's fingerprint: the verdicts whose definitions are unchanged since are confirmatory.
+``--figures-only`` on runs without analytic tables (e.g. made with ``train -m``) computes them
+from the overrides' data. Without ``--only``
 it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per seed,
 some slow); ``--only mitigations`` runs that one and judges it against the ``fig5_fixed_sigma``
 runs already in ``<out>``. The figures are drawn from every experiment that has runs in
