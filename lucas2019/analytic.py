@@ -20,7 +20,14 @@ from omegaconf import DictConfig, OmegaConf
 
 import linear_vae
 from lucas2019 import data
-from lucas2019.config import CONF_DIR, register_configs, register_resolvers, validate_analytic
+from lucas2019.config import (
+    CONF_DIR,
+    ConfigError,
+    register_configs,
+    register_resolvers,
+    validate_analytic,
+)
+from lucas2019.data import DATA_ERRORS
 from lucas2019.io import atomic_write, atomic_write_json, atomic_write_text
 from lucas2019.loss_recipes import implied_sigma2
 
@@ -147,7 +154,11 @@ def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     out = Path(HydraConfig.get().runtime.output_dir)
-    result = run_analysis(cfg, out)
+    try:
+        result = run_analysis(cfg, out)
+    except (ConfigError, *DATA_ERRORS) as error:  # the user's to fix: the message alone
+        print(error, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     log.info(
         "%s: d = %d, n = %d, λ₁ = %.4g; tables in %s",
         result["dataset"],

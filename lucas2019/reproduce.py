@@ -14,8 +14,12 @@ fixed by ``dataset.subset_seed`` (default 0), one value per output folder. Runs 
 a completed run of the same config is not trained again, a larger ``trainer.max_steps`` extends
 it from its last checkpoint, and a different config is refused (the sweep's summary lists it).
 ``<out>/runs.csv`` has one row per run of every experiment. The analytic tables go to
-``<out>/analytic/``; figures, Table 1 and ``index.md`` (claims C1-C6 of the paper and C7, C8
-beyond it, with verdicts computed from the numbers) go to ``<out>/figures/``. Without ``--only``
+``<out>/analytic/``; figures, Table 1, ``verdicts.json`` (every number of the verdicts on claims
+C1-C6 of the paper and C7, C8 beyond it) and ``index.md`` rendered from it go to
+``<out>/figures/``. Before a fresh folder's first run, ``<out>/declared.json`` records every
+definition's fingerprint: the verdicts whose definitions are unchanged since are confirmatory.
+``--figures-only`` on runs without analytic tables (e.g. made with ``train -m``) computes them
+from the overrides' data. Without ``--only``
 it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per seed,
 some slow); ``--only mitigations`` runs that one and judges it against the ``fig5_fixed_sigma``
 runs already in ``<out>``. The figures are drawn from every experiment that has runs in
@@ -40,10 +44,12 @@ import linear_vae
 from lucas2019 import results
 from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
+from lucas2019.data import DATA_ERRORS
 from lucas2019.io import atomic_write
 from lucas2019.run_schema import FLOATS, RUN_TABLE
-from paper_figures.index import IndexEntry, write_index
+from paper_figures.index import IndexEntry, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
+from paper_figures.verdict_record import VERDICTS_JSON, declare, read
 
 #: every run's row of the run table, written by reproduce next to runs/
 RUNS_CSV = "runs.csv"
@@ -136,7 +142,7 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
         runs={name: table for name, table in runs.items() if not table.empty},
         ppca_mle=partial(_mle_row, by_k, eigenvalues),
     )
-    return write_index(figures, [*never_ran, *index_entries(inputs, figures)])
+    return write_index(figures, [*never_ran, *index_entries(inputs, figures)], declared_in=out)
 
 
 def _runs(sweep_dir: Path) -> pd.DataFrame:
@@ -157,6 +163,15 @@ def _mle_row(by_k: pd.DataFrame, eigenvalues: np.ndarray, runs: pd.DataFrame) ->
     if rows.empty:
         return pd.Series({"n_latent": k, "sigma2": np.nan, "log_likelihood": np.nan})
     return rows.loc[rows["n_latent"].idxmax()]
+
+
+def _analytic_or_exit(parser: argparse.ArgumentParser, overrides: Sequence[str], out: Path) -> None:
+    """:func:`run_analytic`; missing or damaged data files end the command with their message
+    (exit status 2), before any run starts."""
+    try:
+        run_analytic(overrides, out)
+    except DATA_ERRORS as error:
+        parser.error(str(error))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,8 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("results") / f"{cfg.dataset.name}_{cfg.scale}"
     _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
     if not args.figures_only:
+        if not (out / "runs").exists():  # definitions fixed before the first run: confirmatory
+            _say(f"definitions declared before any run: {declare(out)}")
         _say("analytic tables (spectrum, Figure 1, Figure 2, σ² sweeps)")
-        run_analytic(fixed, out / "analytic")
+        _analytic_or_exit(parser, fixed, out / "analytic")
         failed = []
         for i, name in enumerate(args.only, start=1):
             _say(f"[{i}/{len(args.only)}] {name}")
@@ -221,13 +238,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failed.append(name)
         if failed:
             _say(f"sweeps that did not finish cleanly (their missing runs are listed): {failed}")
+    elif not (out / "analytic" / "spectrum.csv").exists():  # e.g. runs made with train -m
+        _say(
+            f"no analytic tables in {out / 'analytic'}: computing them for dataset "
+            f"{cfg.dataset.name} (give the overrides of the runs' data, as for the runs)"
+        )
+        _analytic_or_exit(parser, fixed, out / "analytic")
     if (out / "runs").is_dir():
         _say(f"run table: {write_runs_table(out)}")
     index = render_figures(out, args.only)
-    _say(f"figures and verdicts: {index}")
-    for line in index.read_text().splitlines():
-        if line.startswith("- C"):
-            print(line)
+    _say(f"figures and verdicts: {index} (numbers: {index.parent / VERDICTS_JSON})")
+    print("\n".join(summary(read(index.parent))))
     return 0
 
 

@@ -5,8 +5,9 @@ Examples (``--help`` lists more)::
     python -m lucas2019.train likelihood.sigma2=0.1
     python -m lucas2019.train -m experiment=fig5_fixed_sigma hydra/launcher=local_parallel
 
-Exit status: 0 when the run completed, diverged or was reused; 2 for a rejected config or a run
-folder that holds another run (one message on stderr, no traceback); 1 when no checkpoint in the
+Exit status: 0 when the run completed, diverged or was reused; 2 for a rejected config, missing
+or damaged data files, or a run folder that holds another run (one message on stderr, no
+traceback); 1 when no checkpoint in the
 folder loads, or for an unexpected error.
 """
 
@@ -20,6 +21,7 @@ import hydra
 from omegaconf import DictConfig
 
 from lucas2019.config import CONF_DIR, ConfigError, register_configs, register_resolvers, validate
+from lucas2019.data import DATA_ERRORS
 from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
@@ -28,7 +30,12 @@ log = logging.getLogger("lucas2019.train")
 register_configs()
 register_resolvers()
 #: errors the user can act on from their message alone: exit status, printed without a traceback
-_EXIT_STATUS = {ConfigError: 2, RunRefused: 2, CheckpointUnreadable: 1}
+_EXIT_STATUS = {
+    ConfigError: 2,
+    RunRefused: 2,
+    **dict.fromkeys(DATA_ERRORS, 2),
+    CheckpointUnreadable: 1,
+}
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")

@@ -112,16 +112,21 @@ def plain_rows(df: pd.DataFrame, mode: str) -> pd.DataFrame:
     return df.loc[sel]
 
 
+def replace_block(text: str, begin: str, end: str, content: str, name: str) -> str:
+    """``text`` with ``content`` between the marker lines ``begin`` and ``end``. Raises
+    ValueError naming the file ``name`` when a marker is missing."""
+    if begin not in text or end not in text:
+        raise ValueError(f"{name} lacks the markers {begin!r} and {end!r}; add them first.")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{content}\n{end}{tail}"
+
+
 def with_generated_block(path: str | Path, begin: str, end: str, content: str) -> tuple[str, str]:
     """(current text of the markdown file ``path``, its text with ``content`` between the marker
     lines ``begin`` and ``end``). Raises ValueError naming the file when a marker is missing."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if begin not in text or end not in text:
-        raise ValueError(f"{path} lacks the markers {begin!r} and {end!r}; add them first.")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return text, f"{head}{begin}\n{content}\n{end}{tail}"
+    text = Path(path).read_text(encoding="utf-8")
+    return text, replace_block(text, begin, end, content, str(path))
 
 
 def write_or_check(path: Path, current: str, generated: str, check: bool, stale: str) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
+from paper_figures.judging import seed_label
 from paper_figures.stats import Interval, mean_interval
 from paper_figures.theme import fmt_value
 
@@ -121,7 +122,7 @@ def over_seeds(values: Sequence[EffectiveSigma2], seeds: Sequence[object]) -> st
     if interval is None:
         if len(values) > 1 and len(set(values)) == 1:
             return f"{values[0]} (each of {len(values)} seeds)"
-        return "; ".join(f"seed {s}: {v}" for s, v in zip(seeds, values, strict=True))
+        return "; ".join(f"seed {seed_label(s)}: {v}" for s, v in zip(seeds, values, strict=True))
     low, mean, high = (math.exp(v) for v in (interval.low, interval.mean, interval.high))
     return (
         f"{mean:.3g} [{low:.3g}, {high:.3g}] (geometric mean, {interval.method}, n = {interval.n})"

@@ -1,14 +1,15 @@
-"""Figure 9 (beyond the paper, claim C8): held-out log p(x) against live latents for every run of
-each collapse mitigation, beside the plain fixed-σ² runs and the learned-σ² runs of the same
-model, with the plain fixed-σ² frontier F(L) = the best held-out log p(x) of a seed's plain runs
-that keep at least L live latents (:func:`paper_figures.verdict_c8.frontier`). A mitigation run
-above the frontier did better than every well-chosen fixed σ² at its live latents.
+"""Figure 9 (beyond the paper, claim C8): each collapse mitigation's held-out log p(x) advantage
+over the plain fixed-σ² frontier, on a linear axis, one panel per σ² of the mitigation grid. A
+run's advantage is its held-out log p(x) minus F(L), its seed's plain frontier at its live
+latents L: the best held-out log p(x) of the seed's plain runs that keep at least L live latents
+(:func:`paper_figures.verdict_c8.frontier`, as C8 computes it). Above 0 a run did better than
+every well-chosen fixed σ² at its live latents; C8's margin is drawn dashed. The learned-σ² runs
+are scored the same way beside the mitigations (not judged).
 
-Each run is a faint marker; each setting (method × σ²) is its mean over seeds with 95% intervals
-as error bars on both axes, labelled with its σ²; the frontier is the mean over seeds of each
-seed's step function (solid), each seed's faintly; a run that had not converged is crossed out.
-Live latents k · (1 − (ε, δ)-collapsed fraction) are measured on the training set, log p(x)
-(importance-weighted) on the held-out set. Beside the figure, fig9.md and fig9.csv give per
+Each run is a faint marker; each method is its mean over seeds with the 95% interval the
+verdicts use; a run that had not converged is crossed out. Live latents
+k · (1 − (ε, δ)-collapsed fraction) are measured on the training set, log p(x)
+(importance-weighted) on the held-out set. The absolute values are in fig9.md and fig9.csv: per
 method × σ² the mean over seeds and its 95% interval of live latents, active units, mutual
 information and held-out log p(x), and each mitigation's effective σ²
 (:mod:`paper_figures.effective_sigma2`).
@@ -35,11 +36,11 @@ from matplotlib.axes import Axes
 
 from lucas2019.io import atomic_write, atomic_write_text
 from paper_figures import effective_sigma2, verdict_c8
+from paper_figures.claims import DEFINITIONS
 from paper_figures.common import completed_only, require_columns
 from paper_figures.theme import (
     LEGEND_OUTSIDE,
     PALETTE,
-    SEED_LINE,
     SEED_MARKER,
     Rendered,
     finite,
@@ -56,9 +57,8 @@ from paper_figures.theme import (
 COLUMNS = (
     "run_dir", "mitigation", "sigma2", "seed", "latent_dim", "collapsed_fraction", "log_px_test"
 )  # fmt: skip
-X_LABEL = "live latents k·(1 − (ε, δ)-collapsed fraction), training set [count]"
-Y_LABEL = "held-out log p(x) per example [nats], importance-weighted"
-FRONTIER = "plain fixed-σ² frontier (mean over seeds)"
+Y_LABEL = "held-out log p(x) − plain frontier\n[nats per example]"
+FRONTIER = "plain fixed-σ² frontier (0)"
 UNCONVERGED = "run not converged (crossed out)"
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 #: the table's quantities over seeds -> the scored runs' column (training set but log p(x))
@@ -107,19 +107,6 @@ def _method_order(methods: Sequence[str]) -> list[str]:
     """The plain and learned σ² first, then the mitigations by name."""
     first = [m for m in (verdict_c8.PLAIN, verdict_c8.LEARNED) if m in methods]
     return [*first, *sorted(set(methods) - set(first))]
-
-
-def frontier_steps(plain: pd.DataFrame, k: float) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The plain frontier of each seed on a common grid of live latents (0, every plain run's
-    live latents, and ``k``), to be drawn as steps that end at each grid point ('steps-pre'):
-    (grid, [F of each seed on it]). ``plain``: the plain runs with finite ``live`` and
-    ``log_px``, column ``seed``."""
-    grid = np.unique(np.concatenate([[0.0], plain["live"].to_numpy(float), [float(k)]]))
-    per_seed = [
-        verdict_c8.frontier(rows["live"], rows["log_px"], grid)
-        for _, rows in plain.groupby("seed", sort=True)
-    ]
-    return grid, per_seed
 
 
 def _interval_columns(name: str, values: pd.Series) -> dict[str, float]:
@@ -186,38 +173,54 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join([head, "|" + "---|" * 8, *rows])
 
 
-def _draw_method(ax: Axes, rows: pd.DataFrame, colour: tuple, marker: str, label: str) -> None:
-    """Each run faintly, then per σ² the mean over seeds with 95% intervals on both axes,
-    labelled with its σ²."""
-    ax.plot(rows["live"], rows["log_px"], marker=marker, color=colour, **SEED_MARKER)
-    means = []
-    for sigma2, group in rows.groupby("sigma2", sort=True):
-        x, y = group["live"], group["log_px"]
-        means.append((sigma2, x.mean(), *interval_bounds(x), y.mean(), *interval_bounds(y)))
-    m = pd.DataFrame(means, columns=["sigma2", "x", "x_low", "x_high", "y", "y_low", "y_high"])
-    ax.errorbar(
-        m["x"], m["y"], xerr=[m["x"] - m["x_low"], m["x_high"] - m["x"]],
-        yerr=[m["y"] - m["y_low"], m["y_high"] - m["y"]], fmt=marker, color=colour, capsize=2,
-        label=label,
-    )  # fmt: skip
-    for r in m.itertuples():
-        ax.annotate(
-            fmt_value(r.sigma2), (r.x, r.y), xytext=(3, 3), textcoords="offset points",
-            fontsize=5, color=colour,
-        )  # fmt: skip
+def advantages(scored: pd.DataFrame) -> pd.DataFrame:
+    """The runs of :func:`scored_runs` other than the plain ones, with finite ``live`` and
+    ``log_px``, and with ``frontier`` (their seed's plain frontier at their live latents) and
+    ``advantage`` (``log_px`` − ``frontier``) [nats per example]; a seed without plain runs is
+    left out."""
+    drawn = scored.dropna(subset=["live", "log_px"])
+    parts = []
+    for _, rows in drawn.groupby("seed", sort=True):
+        plain = rows["method"] == verdict_c8.PLAIN
+        if plain.any() and not plain.all():
+            others = rows.loc[~plain]
+            bound = verdict_c8.frontier(
+                rows.loc[plain, "live"], rows.loc[plain, "log_px"], others["live"]
+            )
+            parts.append(others.assign(frontier=bound, advantage=others["log_px"] - bound))
+    if not parts:
+        return drawn.iloc[:0].assign(frontier=[], advantage=[])
+    return pd.concat(parts)
 
 
-def _draw_frontier(ax: Axes, plain: pd.DataFrame, k: float) -> None:
-    """Each seed's plain frontier faintly and their mean solid, as steps."""
-    grid, per_seed = frontier_steps(plain, k)
-    for values in per_seed:
-        ax.plot(grid, values, color="black", drawstyle="steps-pre", **SEED_LINE)
-    mean = np.mean(per_seed, axis=0)
-    ax.plot(grid, mean, color="black", drawstyle="steps-pre", linewidth=1.2, label=FRONTIER)
+def _draw_panel(ax: Axes, rows: pd.DataFrame, methods: Sequence[str], late: set[str]) -> None:
+    """One σ²: per method its runs faintly, its mean with the 95% interval, crossed-out late
+    runs; the frontier (0) and C8's margin."""
+    colours = sns.color_palette(PALETTE, max(1, len(methods)))
+    for i, method in enumerate(methods):
+        y = rows.loc[rows["method"] == method, "advantage"]
+        if y.empty:
+            continue
+        ax.plot([i] * len(y), y, marker=MARKERS[i % len(MARKERS)], color=colours[i],
+                **SEED_MARKER)  # fmt: skip
+        low, high = interval_bounds(y)
+        error = [[y.mean() - low], [high - y.mean()]] if np.isfinite(low) else None
+        ax.errorbar([i], [y.mean()], yerr=error, fmt=MARKERS[i % len(MARKERS)],
+                    color=colours[i], capsize=3)  # fmt: skip
+    crossed = rows.loc[rows["run_dir"].astype(str).isin(late)]
+    if not crossed.empty:
+        x = [methods.index(m) for m in crossed["method"]]
+        ax.plot(x, crossed["advantage"], marker="x", color="black", linestyle="none",
+                label=UNCONVERGED)  # fmt: skip
+    ax.axhline(0.0, color="black", linewidth=1.0, label=FRONTIER)
+    ax.axhline(MARGIN, color="black", linestyle="--", linewidth=0.8, label=MARGIN_LABEL)
+    ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right", fontsize=6)
+    ax.set_xlim(-0.6, len(methods) - 0.4)
 
 
-#: the y axis is linear within ±this many nats and logarithmic beyond
-SYMLOG_LINEAR = 100.0
+#: C8's margin: a mitigation beats the plain frontier when it is this far above it [nats]
+MARGIN = DEFINITIONS["C8/fig9"].criteria()[0].threshold
+MARGIN_LABEL = f"C8's margin (+{MARGIN:g} nat)"
 
 
 def render(
@@ -238,42 +241,32 @@ def render(
             verdict_c8.setting_label(method, s)
             for s in sorted(set(mitigations["sigma2"]) - ran, reverse=True)
         ]
-    drawn = scored.dropna(subset=["live", "log_px"])
-    ks = _numeric(scored, "latent_dim").dropna()
-    k = float(ks.median()) if len(ks) else 1.0
-    fig, (ax,) = new_figure(1, width=7.2, height=4.4)
-    methods = _method_order(drawn["method"].unique())
-    colours = sns.color_palette(PALETTE, max(1, len(methods)))
-    for i, method in enumerate(methods):
-        rows = drawn.loc[drawn["method"] == method]
-        _draw_method(ax, rows, colours[i], MARKERS[i % len(MARKERS)], method)
-    plain = drawn.loc[drawn["method"] == verdict_c8.PLAIN]
-    if not plain.empty:
-        _draw_frontier(ax, plain, k)
-    late = drawn.loc[drawn["run_dir"].astype(str).isin({str(u) for u in unconverged})]
-    if not late.empty:
-        ax.plot(late["live"], late["log_px"], marker="x", color="black", linestyle="none",
-                label=UNCONVERGED)  # fmt: skip
+    scoring = advantages(scored)
+    grid = sorted(set(mitigations["sigma2"]) or set(scoring["sigma2"]), reverse=True)
+    drawn = scoring.loc[scoring["sigma2"].isin(grid)]
+    methods = [m for m in _method_order(drawn["method"].unique()) if m != verdict_c8.PLAIN]
+    fig, axes = new_figure(max(1, len(grid)), width=2.6, height=3.4)
+    late = {str(u) for u in unconverged}
+    for ax, sigma2 in zip(axes, grid, strict=False):
+        _draw_panel(ax, drawn.loc[drawn["sigma2"] == sigma2], methods, late)
+        ax.set_title(f"σ² = {fmt_value(sigma2)}", fontsize=8)
+    axes[0].set_ylabel(Y_LABEL, fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[-1].legend(handles, labels, fontsize=6, **LEGEND_OUTSIDE)
     notes = [
         seeds_caption(seeds_per_setting(drawn, ["method", "sigma2"]), "solid markers",
-                      "error bars on both axes"),
-        "black steps: the plain fixed-σ² frontier, the best held-out log p(x) of a seed's plain "
-        "runs keeping at least that many live latents (mean over seeds; faint: each seed's)",
+                      "error bars"),
+        "advantage: held-out log p(x) minus the seed's plain fixed-σ² frontier at the run's live "
+        "latents (the best held-out log p(x) of its plain runs keeping at least as many); "
+        "each panel has its own linear scale",
     ]  # fmt: skip
-    if len(drawn) < len(scored):
+    unscored = len(scored) - len(scored.dropna(subset=["live", "log_px"]))
+    if unscored:
         notes.append(
-            f"{len(scored) - len(drawn)} completed runs without held-out log p(x) "
+            f"{unscored} completed runs without held-out log p(x) "
             "(trainer.iw_samples = 0) are not drawn"
         )
     note_seeds(fig, "\n".join(notes))
-    ax.set_xlim(-0.03 * k, 1.05 * k)
-    # log p(x) spans from about +300 to -7e4 nats over the paper's σ² grid (a tiny fixed σ²
-    # costs d/2·log σ² and more): linear within ±SYMLOG_LINEAR nats, logarithmic beyond
-    ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR)
-    ax.set_xlabel(X_LABEL)
-    ax.set_ylabel(Y_LABEL)
-    ax.set_title(f"k = {k:g} latents; x: training set, y: held-out set", fontsize=8)
-    ax.legend(fontsize=6, **LEGEND_OUTSIDE)
     note_missing(fig, missing)
     paths = savefig(fig, out_dir, "fig9", dpi=dpi)
     table = build_table(scored)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,20 @@ class CriterionResult:
 
 
 @dataclass(frozen=True)
+class OtherMeasure:
+    """A definition recomputed with one of its other measures: the ``outcome`` it has there
+    (True / False / None = cannot judge), whether that ``agrees`` with the primary measure's, and
+    its statistics' means over the judged seeds; ``error`` says why it was not computed (the
+    measure cannot express the statistics), and the rest is then empty."""
+
+    measure: str
+    outcome: bool | None = None
+    agrees: bool | None = None
+    statistics: Mapping[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class ClaimNumbers:
     """What a claim's compute function found: the numbers behind one verdict.
 
@@ -57,6 +71,8 @@ class ClaimNumbers:
             a level mismatch and its direction, the settings left unjudged and why).
         convergence: the convergence of every run the verdict read (empty when nothing is
             trained).
+        others: the definition under each of its other measures (their notes say the same in
+            words).
     """
 
     definition: Definition
@@ -69,6 +85,7 @@ class ClaimNumbers:
     by_setting: Mapping[str, Mapping[str, float]]
     notes: tuple[str, ...] = ()
     convergence: tuple[RunConvergence, ...] = ()
+    others: tuple[OtherMeasure, ...] = ()
 
     @property
     def n(self) -> int:
@@ -223,7 +240,7 @@ def _normalised(values: Sequence[object]) -> tuple[object, ...]:
     return tuple(out)
 
 
-def _seed_label(seed: object) -> Seed:
+def seed_label(seed: object) -> Seed:
     """An integer seed as int (tables hold them as floats), anything else as text."""
     try:
         number = float(seed)
@@ -259,7 +276,7 @@ def finished_seeds(
     )
     finished, left_out = {}, {}
     for seed, rows in runs.groupby("seed", sort=True):
-        seed = _seed_label(seed)
+        seed = seed_label(seed)
         good = rows.loc[done[rows.index] & ~short[rows.index]]
         absent = [k for k in grid if k not in set(good["_setting"])]
         if not absent:

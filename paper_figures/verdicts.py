@@ -6,8 +6,8 @@ returns :class:`~paper_figures.judging.ClaimNumbers` (per-seed values, intervals
 outcome). A definition that trains checks every run it reads for convergence
 (:mod:`paper_figures.convergence`); one unconverged run makes the verdict cannot judge. A
 collapse verdict (C4-C6) is computed with its primary measure and, beside it, with each of its
-other measures, saying whether they agree. Each ``verdict_*`` puts the numbers into words
-(:func:`paper_figures.words.describe`).
+other measures, saying whether they agree. :mod:`paper_figures.verdict_record` keeps the numbers
+as data.
 
 - C1, C2 (implementation checks) from the analytic sweep: one deterministic computation, no seeds.
 - C3a, C3b from linear-VAE training curves (Figure 3: analytic vs stochastic ELBO; Figure 4:
@@ -40,9 +40,17 @@ from paper_figures.common import (
     require_columns,
 )
 from paper_figures.convergence import RunConvergence, check_runs, total_variance_per_dim
-from paper_figures.judging import ClaimNumbers, Seeds, finished_seeds, judge, with_convergence
+from paper_figures.judging import (
+    ClaimNumbers,
+    OtherMeasure,
+    Seeds,
+    finished_seeds,
+    judge,
+    seed_label,
+    with_convergence,
+)
 from paper_figures.theme import fmt_value
-from paper_figures.words import OUTCOMES, Verdict, describe, number
+from paper_figures.words import number, other_measure_note
 
 #: the label of the one "seed" of a closed-form computation
 CLOSED_FORM = "closed form"
@@ -151,43 +159,46 @@ def _escape(checks: Mapping[str, RunConvergence]) -> dict[str, float]:
     return {run_dir: c.escape_step for run_dir, c in checks.items()}
 
 
-def _statistics_text(numbers: ClaimNumbers) -> str:
-    """Each statistic's mean over the judged seeds, e.g. 'spearman_sigma2 0.94'."""
-    parts = []
+def _statistics(numbers: ClaimNumbers) -> dict[str, float]:
+    """Each statistic's mean over the judged seeds (NaN when no seed has one)."""
+    out = {}
     for r in numbers.results:
         finite = [v for v in r.values if math.isfinite(v)]
         value = r.interval.mean if r.interval is not None else np.mean(finite) if finite else np.nan
-        parts.append(f"{r.criterion.statistic} {number(float(value))}")
-    return ", ".join(parts)
+        out[r.criterion.statistic] = float(value)
+    return out
 
 
 def _other_measures(
     compute: Callable[[Definition], ClaimNumbers], primary: ClaimNumbers
-) -> list[str]:
-    """One note per other measure of the definition: the outcome the definition has under it,
-    whether that agrees with the primary measure's, and its statistics."""
+) -> list[OtherMeasure]:
+    """The definition under each of its other measures: the outcome it has there, whether that
+    agrees with the primary measure's, and its statistics."""
     definition = primary.definition
-    notes = []
+    others = []
     for measure in definition.other_measures:
         other = dataclasses.replace(definition, measure=measure, other_measures=())
         try:
             numbers = compute(other)
         except ValueError as error:  # the measure cannot express this claim's statistics
-            notes.append(f"by {measure}: not computed ({error})")
+            others.append(OtherMeasure(measure, error=str(error)))
             continue
-        agrees = "agrees" if numbers.holds == primary.holds else "disagrees"
-        statistics = _statistics_text(numbers)
-        notes.append(f"by {measure}: {OUTCOMES[numbers.holds]} ({agrees}; {statistics})")
-    return notes
+        others.append(
+            OtherMeasure(
+                measure, numbers.holds, numbers.holds == primary.holds, _statistics(numbers)
+            )
+        )
+    return others
 
 
 def _with_others(
     compute: Callable[[Definition], ClaimNumbers], definition: Definition
 ) -> ClaimNumbers:
-    """``compute(definition)`` with the notes of its other measures."""
+    """``compute(definition)`` with its other measures, and a note for each."""
     primary = compute(definition)
-    notes = (*primary.notes, *_other_measures(compute, primary))
-    return dataclasses.replace(primary, notes=notes)
+    others = tuple(_other_measures(compute, primary))
+    notes = (*primary.notes, *map(other_measure_note, others))
+    return dataclasses.replace(primary, notes=notes, others=others)
 
 
 def _mi_ceiling_note(rows: pd.DataFrame, label: Callable[[pd.Series], str]) -> list[str]:
@@ -313,7 +324,7 @@ def _per_run(
         rows.append(
             {
                 "run_dir": run_dir,
-                "run_name": f"{first[group]}, seed {first['seed']}",
+                "run_name": f"{first[group]}, seed {seed_label(first['seed'])}",
                 group: first[group],
                 "seed": first["seed"],
                 "status": first["status"] if "status" in run.columns else "completed",
@@ -1072,18 +1083,3 @@ def _c8_seed(
     )
     scored.append(done.assign(frontier=bound, advantage=done["log_px"] - bound))
     return {"max_advantage": float(scored[-1]["advantage"].max())}
-
-
-# ---------------------------------------------------------------- words
-
-
-def verdict_c1(sweep: pd.DataFrame, definition: Definition) -> Verdict:
-    """:func:`compute_c1` in words."""
-    return describe(compute_c1(sweep, definition))
-
-
-def verdict_c2(
-    sweep: pd.DataFrame, eigenvalues: Sequence[float], definition: Definition
-) -> Verdict:
-    """:func:`compute_c2` in words."""
-    return describe(compute_c2(sweep, eigenvalues, definition))

@@ -19,8 +19,8 @@ from paper_figures import fig5, fig6, fig7, table1
 from paper_figures.claims import DEFINITIONS, table_hash
 from paper_figures.index import IndexEntry, write_index
 from paper_figures.theme import fmt_value
+from paper_figures.verdict_record import read
 from paper_figures.verdicts import compute_c4a, compute_c4b, compute_c5, compute_c6
-from paper_figures.words import describe
 
 # 0, 1, 2, 3 of 4 latents live at σ² = 3, 0.8, 0.4, 0.2, as #{λ_i > σ²} says
 COLLAPSE = {"σ²=0.2": 0.25, "σ²=0.4": 0.5, "σ²=0.8": 0.75, "σ²=3": 1.0}
@@ -89,7 +89,7 @@ def test_pipeline(linear_sweep, tmp_path: Path) -> None:
     assert rebound == pytest.approx(pair["final"] - pair["at end of annealing"]) and rebound > 0
     assert gap == pytest.approx(abs(pair["final"] - pair["without annealing"])) and gap <= 0.1
 
-    verdicts = [describe(v) for v in (v4, v5, v6)]
+    verdicts = [v4, v5, v6]
     index = write_index(
         out,
         [
@@ -100,8 +100,18 @@ def test_pipeline(linear_sweep, tmp_path: Path) -> None:
         ],
     ).read_text()
     assert "![fig7](fig7.png)" in index and "[table1.md](table1.md)" in index
-    assert f"- {verdicts[2].line()}" in index and f"Figure 5: {never}" in index
-    definitions = index.split("## Definitions")[1].split("\n## ")[0]
+    assert f"Figure 5: {never}" in index.split("## Missing runs")[1]
+    summary = index.split("## Summary\n\n")[1].split("\n\n")[0].splitlines()
+    assert [row.split(" | ")[0] for row in summary[2:]] == [
+        "| [C4b/fig7](#c4b-fig7)",
+        "| [C5/table1](#c5-table1)",
+        "| [C6/table1](#c6-table1)",
+    ]
+    assert all(f"`{table_hash()}`" in row for row in summary[2:])
+    saved = read(out)
+    assert [r.outcome for r in saved.verdicts] == ["cannot judge", "cannot judge", "cannot judge"]
+    assert saved.verdicts[2].seeds == ("0",) and saved.claims_table == table_hash()
+    definitions = index.split("## Definitions")[1]
     assert f"claims table `{table_hash()}`" in definitions
     assert [k for k in ("C4b/fig7", "C5/table1", "C6/table1") if f"**{k}**" in definitions] == [
         "C4b/fig7",

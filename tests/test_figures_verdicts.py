@@ -13,6 +13,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from paper_figures.claims import DEFINITIONS
+from paper_figures.verdict_record import record
 from paper_figures.verdicts import (
     compute_c1,
     compute_c2,
@@ -26,7 +27,6 @@ from paper_figures.verdicts import (
     sigma2_reach,
     steps_to_tolerance,
 )
-from paper_figures.words import describe
 
 D = 20
 LAM = 10.0 * 0.7 ** np.arange(D)  # covariance eigenvalues, descending
@@ -362,7 +362,9 @@ def test_a_verdict_reading_an_unconverged_run_cannot_judge_and_suggests_a_length
     )
     (check,) = [c for c in numbers.convergence if not c.converged]
     assert check.elbo_share == pytest.approx(400 / 1900)  # steps 1600 → 2000 of 100 → 2000
-    assert describe(numbers).outcome == "cannot judge"
+    assert record(numbers).outcome == "cannot judge"
+    (blocking,) = record(numbers).blocking
+    assert blocking.run == "fixed/0.1/2" and blocking.needs.startswith("≥ 4000 steps")
 
 
 # ---------------------------------------------------------------- C3a, C3b
@@ -566,15 +568,22 @@ def test_c6_does_not_judge_settings_where_annealing_lowered_nothing():
 # ---------------------------------------------------------------- words
 
 
-def test_the_verdict_line_keeps_its_shape_and_carries_interval_and_n():
+def test_the_record_carries_every_criterion_with_interval_n_and_the_other_measures():
     numbers = c5(runs_c5([0.2, 0.22, 0.18]))
-    verdict = describe(numbers)
-    head = (
-        "C5: reproduction: learning σ² removes most of the collapse; a large initial σ² leaves some"
+    r = record(numbers)
+    assert (r.claim, r.definition, r.outcome, r.kind) == ("C5", "C5/fig6", "holds", "reproduction")
+    assert r.statement.startswith("learning σ² removes most of the collapse")
+    interval = numbers.result("reduction").interval
+    (reduction,) = [c for c in r.criteria if c.statistic == "reduction"]
+    assert (reduction.mean, reduction.low, reduction.high) == (
+        interval.mean,
+        interval.low,
+        interval.high,
     )
-    assert verdict.line().startswith(f"{head}: holds (definition C5/fig6")
-    assert str(numbers.result("reduction").interval) in verdict.detail
-    assert "(Student t, n = 3)" in str(numbers.result("reduction").interval)
-    assert all(note in verdict.detail for note in numbers.notes)
-    c1 = describe(compute_c1(sweep(), DEFINITIONS["C1/fig2"]))
-    assert c1.statement.startswith("implementation check: optimal linear-VAE ELBO")
+    assert reduction.n == 3 and reduction.method == "Student t" and reduction.outcome == "met"
+    assert reduction.values == numbers.values("reduction") and r.seeds == ("0", "1", "2")
+    assert [m.measure for m in r.measures] == list(numbers.definition.other_measures)
+    assert not any(n.startswith("by ") for n in r.notes)  # those are the measures' records
+    assert set(r.notes) == {n for n in numbers.notes if not n.startswith("by ")}
+    c1 = record(compute_c1(sweep(), DEFINITIONS["C1/fig2"]))
+    assert c1.kind == "implementation check" and c1.runs == ("likelihood_vs_k.csv",)

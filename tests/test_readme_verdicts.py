@@ -1,95 +1,115 @@
-"""README's verdict table equals the galleries' computed verdicts, word for word."""
+"""README's verdict table, verdict prose and verdict history equal their rendering from the
+galleries' verdicts.json files; only galleries of the current claims table are current."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from paper_figures.verdict_table import BEGIN, END, main, read_verdicts, update_readme
+from paper_figures.claims import table_hash
+from paper_figures.index import MAX_LINE
+from paper_figures.verdict_record import read, write
+from paper_figures.verdict_table import (
+    BEGIN,
+    END,
+    HISTORY_BEGIN,
+    HISTORY_END,
+    PROSE_BEGIN,
+    PROSE_END,
+    current,
+    main,
+    read_galleries,
+    update_readme,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-GALLERY_INDEXES = sorted((ROOT / "gallery").glob("*/index.md"))
+VERDICT_FILES = sorted((ROOT / "gallery").glob("*/verdicts.json"))
+MARKERS = ((BEGIN, END), (PROSE_BEGIN, PROSE_END), (HISTORY_BEGIN, HISTORY_END))
 
 
-def test_readme_agrees_with_every_gallery_index():
-    assert GALLERY_INDEXES, "no gallery/*/index.md found"
-    current, generated = update_readme(ROOT / "README.md", GALLERY_INDEXES)
-    assert current == generated, (
-        "README's verdict table is stale: run "
-        "`python -m paper_figures.verdict_table README.md gallery/*/index.md`"
+def _block(text: str, begin: str, end: str) -> str:
+    return text.split(begin, 1)[1].split(end, 1)[0]
+
+
+def test_readme_agrees_with_every_gallery_verdicts_file():
+    assert VERDICT_FILES, "no gallery/*/verdicts.json found"
+    current_text, generated = update_readme(ROOT / "README.md", VERDICT_FILES)
+    assert current_text == generated, (
+        "README's verdict blocks are stale: run "
+        "`python -m paper_figures.verdict_table README.md gallery/*/verdicts.json`"
     )
+    for begin, end in MARKERS:
+        assert max(map(len, _block(current_text, begin, end).splitlines())) <= MAX_LINE
 
 
-def test_every_gallery_verdict_appears_in_the_readme_with_its_outcome():
+def test_each_current_verdict_has_one_bold_row_with_its_headline_and_others_are_history():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split(BEGIN, 1)[1].split(END, 1)[0]
-    for index in GALLERY_INDEXES:
-        for v in read_verdicts(index):
-            numbers = v.numbers.replace("|", "\\|")  # a markdown cell escapes its pipes
-            row = f"| {v.claim} | {v.statement} | [{v.gallery}]"
-            assert row in block and f"**{v.outcome}** | {numbers} |" in block
+    table, history = _block(readme, BEGIN, END), _block(readme, HISTORY_BEGIN, HISTORY_END)
+    galleries = read_galleries(VERDICT_FILES)
+    assert current(galleries) == ["mnist_cpu"]
+    for name, file in galleries.items():
+        for r in file.verdicts:
+            h = r.headline
+            number = f"{h.statistic} = {h.interval_text()}, n = {h.n}, needs {h.needs}"
+            if name in current(galleries):
+                row = next(line for line in table.splitlines() if f"[{r.definition}][" in line)
+                assert f"| **{r.outcome}" in row and f"| {number} |" in row
+            else:
+                assert f"| {r.outcome} | {number} |" in history  # unbolded
+                assert f"**{r.outcome}" not in history
+        if name not in current(galleries):
+            assert f"[{name}](gallery/{name}/index.md), computed {file.computed} under" in history
 
 
-INDEX = """# Figures and claims
-
-## Verdicts
-
-- C4: collapse rises: holds (ρ = 0.98)
-- C7: a claim: with a colon (fails = it was slow): fails (answer: speed (6.6%))
-- C5: too short to say: cannot judge
-
-## Figure 1
-- C9: not a verdict section line: holds (x)
-"""
-
-
-def _gallery(tmp_path: Path, text: str = INDEX) -> Path:
-    index = tmp_path / "gallery" / "toy" / "index.md"
-    index.parent.mkdir(parents=True)
-    index.write_text(text, encoding="utf-8")
-    return index
-
-
-def test_lines_are_split_at_the_outcome_even_when_the_statement_holds_colons(tmp_path):
-    verdicts = read_verdicts(_gallery(tmp_path))
-    assert [(v.claim, v.outcome) for v in verdicts] == [
-        ("C4", "holds"),
-        ("C7", "fails"),
-        ("C5", "cannot judge"),
+def test_the_prose_says_what_holds_and_what_blocks_the_rest():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    prose = " ".join(_block(readme, PROSE_BEGIN, PROSE_END).split())
+    file = read(ROOT / "gallery" / "mnist_cpu")
+    held = [
+        r.definition for r in file.verdicts if r.kind == "reproduction" and r.outcome == "holds"
     ]
-    assert verdicts[1].statement == "a claim: with a colon (fails = it was slow)"
-    assert verdicts[1].numbers == "answer: speed (6.6%)"
-    assert verdicts[2].numbers == "" and verdicts[0].gallery == "toy"
+    assert f"mnist_cpu reproduces {' and '.join(held)};" in prose
+    for r in file.verdicts:
+        if r.outcome == "cannot judge":
+            assert f"{r.definition} cannot judge: {r.cause}" in prose
+            for b in r.blocking:
+                assert b.needs in prose
 
 
-def test_a_verdict_line_without_an_outcome_is_an_error(tmp_path):
-    index = _gallery(tmp_path, "## Verdicts\n\n- C4: collapse rises: maybe (ρ = 0.98)\n")
-    with pytest.raises(ValueError, match="without an outcome"):
-        read_verdicts(index)
+def _gallery(tmp_path: Path, name: str, claims_table: str) -> Path:
+    file = read(ROOT / "gallery" / "mnist_cpu")
+    folder = tmp_path / "gallery" / name
+    folder.mkdir(parents=True)
+    return write(folder, dataclasses.replace(file, claims_table=claims_table))
 
 
-def test_check_fails_on_a_stale_table_and_passes_after_rewriting(tmp_path, capsys):
-    index = _gallery(tmp_path)
+def test_check_fails_on_a_stale_readme_and_passes_after_rewriting(tmp_path, capsys):
+    new = _gallery(tmp_path, "new", table_hash())
+    old = _gallery(tmp_path, "old", "")
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{BEGIN}\n| old | table |\n{END}\noutro\n", encoding="utf-8")
-    assert main([str(readme), str(index), "--check"]) == 1
-    assert "differs" in capsys.readouterr().err
-    assert main([str(readme), str(index)]) == 0
-    assert main([str(readme), str(index), "--check"]) == 0
+    blocks = "\n".join(f"{b}\n| old | table |\n{e}" for b, e in MARKERS)
+    readme.write_text(f"intro\n{blocks}\noutro\n", encoding="utf-8")
+    assert main([str(readme), str(new), str(old), "--check"]) == 1
+    assert "differ" in capsys.readouterr().err
+    assert main([str(readme), str(new), str(old)]) == 0
+    assert main([str(readme), str(new), str(old), "--check"]) == 0
     text = readme.read_text(encoding="utf-8")
     assert text.startswith("intro\n") and text.endswith("outro\n") and "| old |" not in text
-    assert "| C7 | a claim: with a colon (fails = it was slow) |" in text
+    assert "[new](gallery/new/index.md), computed" in _block(text, BEGIN, END)
+    assert "[old](gallery/old/index.md), computed" in _block(text, HISTORY_BEGIN, HISTORY_END)
+    assert "**" not in _block(text, HISTORY_BEGIN, HISTORY_END)
 
 
-def test_each_row_names_the_claims_table_its_gallery_used(tmp_path):
-    """A gallery whose index.md names its claims table shows that hash; an older one says it
-    was computed before the table existed."""
-    declared = INDEX.replace(
-        "## Figure 1",
-        "## Definitions\n\nThe verdicts above used claims table `abc123def456`:\n\n## Figure 1",
-    )
-    old = {v.definitions for v in read_verdicts(_gallery(tmp_path / "old"))}
-    new = {v.definitions for v in read_verdicts(_gallery(tmp_path / "new", declared))}
-    assert old == {"none (computed before the claims table)"}
-    assert new == {"claims table `abc123def456`"}
+def test_a_readme_without_markers_or_a_bad_file_is_one_clear_error(tmp_path, capsys):
+    new = _gallery(tmp_path, "new", table_hash())
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        main([str(readme), str(new)])
+    assert stop.value.code == 2 and "lacks the markers" in capsys.readouterr().err
+    new.write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main([str(readme), str(new)])
+    assert "is not a verdicts file" in capsys.readouterr().err

@@ -15,7 +15,9 @@ from lucas2019.config import CONF_DIR
 from lucas2019.reproduce import RUNS_CSV_COLUMNS, main, write_runs_table
 from lucas2019.run_schema import CONFIG_COLUMNS
 from paper_figures import registry
+from paper_figures.claims import table_hash
 from paper_figures.registry import FIGURES
+from paper_figures.verdict_record import read, verdicts_file, write
 
 
 @pytest.mark.slow
@@ -36,11 +38,23 @@ def test_reproduce_runs_everything_renders_every_figure_and_skips_finished_runs(
     per_setting = table.groupby(setting, dropna=False)["seed"]
     assert (per_setting.nunique() == 3).all() and len(per_setting) == len(runs) // 3
     index = (figures / "index.md").read_text()
-    for claim in ("C1", "C2", "C3", "C4", "C5", "C6", "C7"):
-        assert f"- {claim}" in index  # a claim with parts is C3a, C3b, ...
-    c1 = next(line for line in index.splitlines() if line.startswith("- C1: "))
-    assert "optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k: holds" in c1
-    assert "cannot judge (runs too short" in index  # smoke runs are too short for C4-C7
+    rows = index.split("## Summary\n\n")[1].split("\n\n")[0].splitlines()[2:]
+    judged = [r.definition for r in read(figures).verdicts]
+    assert [row.split("](")[0] for row in rows] == [f"| [{key}" for key in judged]
+    assert {key.split("/")[0] for key in judged} == {
+        "C1",
+        "C2",
+        "C3a",
+        "C3b",
+        "C4a",
+        "C4b",
+        "C5",
+        "C6",
+        "C7",
+    }
+    assert rows[0].startswith("| [C1/fig2](#c1-fig2) | optimal linear-VAE ELBO equals the pPCA")
+    assert "| holds |" in rows[0] and f"| confirmatory | `{table_hash()}` |" in rows[0]
+    assert "| cannot judge: runs too short (< 1000 steps) |" in index  # too short for C3-C7
 
     stamps = {p: p.stat().st_mtime_ns for p in runs}
     capsys.readouterr()
@@ -78,7 +92,7 @@ def test_a_seed_sweep_reaches_the_experiments_and_a_data_sweep_is_refused(
     monkeypatch.setattr(reproduce, "run_analytic", lambda o, out: record("analytic", o))
     monkeypatch.setattr(reproduce, "run_experiment", record)
     index = tmp_path / "index.md"
-    index.write_text("")
+    write(tmp_path, verdicts_file([]))
     monkeypatch.setattr(reproduce, "render_figures", lambda *_: index)
     argv = ["scale=smoke", "seed=0,1,2,3,4", "--only", "table1", "--out", str(tmp_path)]
     assert main(argv) == 0
@@ -119,8 +133,16 @@ def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
     missing = index.split("## Missing runs")[1]
     for name in EXPERIMENTS:
         assert f"every run of {name} (its sweep never ran)" in missing
-    c1 = next(line for line in index.splitlines() if line.startswith("- C1: "))
-    assert "optimal linear-VAE ELBO equals the pPCA MLE" in c1
+    rows = index.split("## Summary\n\n")[1].split("\n\n")[0].splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| [C1/fig2](#c1-fig2)",
+        "| [C2/fig2](#c2-fig2)",
+    ]
+    assert (
+        "| optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k | holds |"
+        in rows[0]
+    )
+    assert "| exploratory |" in rows[0]  # nothing was declared before runs in this folder
     drawn = [f.title for f in FIGURES if f"## {f.title}" in index]
     assert drawn == [f.title for f in FIGURES if f.experiment is None]  # only the analytic ones
 
@@ -145,7 +167,7 @@ def test_only_defaults_to_the_default_experiments_and_accepts_mitigations(monkey
     monkeypatch.setattr(reproduce, "run_analytic", lambda *_: None)
     monkeypatch.setattr(reproduce, "run_experiment", lambda name, *_: ran.append(name) or True)
     index = tmp_path / "index.md"
-    index.write_text("")
+    write(tmp_path, verdicts_file([]))
     monkeypatch.setattr(reproduce, "render_figures", lambda *_: index)
     assert main(["scale=smoke", "--out", str(tmp_path)]) == 0
     assert ran == list(registry.DEFAULT_EXPERIMENTS)
@@ -162,3 +184,19 @@ def test_only_accepts_overrides_after_it_and_rejects_unknown_experiments(capsys,
         main(["--figures-only", "--only", "table1", "likelihood.sigma2=-1", "--out", str(tmp_path)])
     assert "config key 'likelihood.sigma2' = -1.0 is invalid" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_figures_only_computes_missing_analytic_tables(monkeypatch, tmp_path, capsys):
+    """Runs made with ``train -m`` come without analytic tables: reproduce computes them."""
+    computed = []
+    monkeypatch.setattr(reproduce, "run_analytic", lambda o, out: computed.append((o, out)))
+    index = tmp_path / "index.md"
+    write(tmp_path, verdicts_file([]))
+    monkeypatch.setattr(reproduce, "render_figures", lambda *_: index)
+    assert main(["scale=smoke", "--figures-only", "--out", str(tmp_path)]) == 0
+    assert computed == [(["scale=smoke"], tmp_path / "analytic")]
+    assert "no analytic tables in" in capsys.readouterr().out
+    (tmp_path / "analytic").mkdir()
+    (tmp_path / "analytic" / "spectrum.csv").write_text("eigenvalue\n1\n")
+    assert main(["scale=smoke", "--figures-only", "--out", str(tmp_path)]) == 0
+    assert len(computed) == 1  # present: not computed again

@@ -17,8 +17,13 @@ import numpy as np
 
 from lucas2019.data import celeba, digits, mnist, synthetic
 from lucas2019.data import preprocess as _pre
+from lucas2019.data.idx import IDXFormatError
 from lucas2019.data.preprocess import PREPROCESSINGS
-from lucas2019.data.source import DatasetSource
+from lucas2019.data.source import DatasetSource, DataUnavailable
+
+#: a dataset's files missing or damaged: the user's to fix, and the message says how; entry
+#: points print it alone and exit with status 2
+DATA_ERRORS = (DataUnavailable, IDXFormatError)
 
 # The dataset registry: a new dataset is a module with a SOURCE and one line here.
 SOURCES: dict[str, DatasetSource] = {

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lucas2019.data.source import DatasetSource, RawSplits
+from lucas2019.data.source import DatasetSource, DataUnavailable, RawSplits
 from lucas2019.io import atomic_write
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -31,7 +31,7 @@ def image_folder(root: str | os.PathLike) -> Path:
     """``root/img_align_celeba`` if it exists, else ``root`` itself."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(
+        raise DataUnavailable(
             f"CelebA root={str(root)!r} does not exist or is not a folder. Pass the folder that "
             f"holds {SUBFOLDER}/ (unzipped img_align_celeba.zip) or the images themselves."
         )
@@ -43,7 +43,7 @@ def list_images(folder: Path, max_images: int | None = None) -> list[Path]:
     """Images (.jpg, .jpeg, .png) in ``folder``, sorted by name; the first ``max_images``."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
     if not files:
-        raise FileNotFoundError(
+        raise DataUnavailable(
             f"no .jpg/.jpeg/.png images in {folder}. Unzip img_align_celeba.zip there so that "
             f"{folder / SUBFOLDER / '000001.jpg'} (or {folder / '000001.jpg'}) exists."
         )

@@ -17,7 +17,7 @@ import numpy as np
 
 from lucas2019.data.download import DownloadError, download_file
 from lucas2019.data.idx import IDXFormatError, read_idx
-from lucas2019.data.source import DatasetSource, RawSplits
+from lucas2019.data.source import DatasetSource, DataUnavailable, RawSplits
 
 DEFAULT_MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -95,7 +95,7 @@ def load_mnist(
     root = Path(root)
     checksums = DEFAULT_CHECKSUMS if checksums is None else checksums
     if not root.is_dir() and not download:
-        raise FileNotFoundError(
+        raise DataUnavailable(
             f"MNIST root={str(root)!r} does not exist or is not a folder. Pass the folder that "
             f"holds the IDX files, or download=True. {_manual_help(root)}"
         )
@@ -126,7 +126,7 @@ def load_mnist(
             out[split] = None
             continue
         if lbl_path is None:
-            raise FileNotFoundError(
+            raise DataUnavailable(
                 f"MNIST {split} split: found {img_path} but not its labels {lbl_stem}[.gz] in "
                 f"{' or '.join(map(str, candidate_dirs(root)))}. Copy the labels file there (or "
                 "remove the images file to use the other split alone)."
@@ -141,7 +141,7 @@ def load_mnist(
         out[split] = (images.astype(np.uint8, copy=False), labels.astype(np.uint8, copy=False))
     if all(v is None for v in out.values()):
         looked = ", ".join(str(d) for d in candidate_dirs(root))
-        raise FileNotFoundError(
+        raise DataUnavailable(
             f"no MNIST image files in {looked} (looked for train-images-idx3-ubyte[.gz] and "
             f"t10k-images-idx3-ubyte[.gz]). {_manual_help(root)}"
         )

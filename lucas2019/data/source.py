@@ -14,6 +14,11 @@ from typing import Any
 import numpy as np
 
 
+class DataUnavailable(FileNotFoundError):
+    """A dataset's files are missing from the folder it was pointed at: the user's to fix, and the
+    message says how (entry points print it alone and exit with status 2)."""
+
+
 @dataclass(frozen=True, eq=False)
 class RawSplits:
     """A dataset as read, before preprocessing and subsetting.

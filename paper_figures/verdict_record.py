@@ -1,0 +1,444 @@
+"""The verdicts of one output folder as data: ``verdicts.json``, what index.md, README's verdict
+table and README's verdict prose are rendered from.
+
+A :class:`VerdictRecord` holds every number of one verdict (each criterion's per-seed values and
+interval, the other measures, the numbers per setting, the runs that block a decision, the runs
+it read); a :class:`VerdictsFile` holds a folder's records, the claims-table hash they used, the
+date, the definitions in words and the figures index.md shows. :func:`dumps` and :func:`loads`
+are exact inverses on the file's text. Non-finite numbers are written as the strings ``"inf"``,
+``"-inf"`` and ``"nan"``, so the file is standard JSON.
+
+A verdict is *confirmatory* when its definition was fixed before the folder's first run trained
+(:func:`declare` records every definition's fingerprint in ``declared.json`` then) and is
+unchanged since; otherwise it is *exploratory*: its definition may have been chosen after
+looking at the runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lucas2019.io import atomic_write_text
+from paper_figures.claims import DEFINITIONS, Definition, claim_of, definition_markdown, table_hash
+from paper_figures.judging import ClaimNumbers, CriterionResult
+from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T
+from paper_figures.words import OUTCOMES, number, other_measure_note
+
+#: the verdicts file in an output folder, and its format version
+VERDICTS_JSON = "verdicts.json"
+FORMAT = 1
+#: the definitions' fingerprints written before a folder's first run
+DECLARED_JSON = "declared.json"
+CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
+#: a criterion's outcome over its interval
+MET = {True: "met", False: "not met", None: "straddles the threshold"}
+NOT_COMPUTED = "not computed"
+
+
+def _number(value: Any) -> float:
+    """A number as read back from the file ('inf', '-inf', 'nan' strings included)."""
+    return float(value)
+
+
+def _json_number(value: float) -> float | str:
+    """A float as the file writes it: finite as a number, else 'inf' / '-inf' / 'nan'."""
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+@dataclass(frozen=True)
+class CriterionRecord:
+    """One criterion of a verdict: which ``requirement`` and which of its ``way`` s (0 = the
+    first) it belongs to, ``statistic`` ``direction`` ``threshold``, the per-seed ``values``
+    (aligned with the verdict's seeds; NaN where undefined) and the interval of their mean
+    (``mean``, ``low``, ``high`` by ``method`` from ``n`` values; ``method`` '' when too few
+    seeds had a value), and ``outcome`` (:data:`MET` or :data:`NOT_COMPUTED`)."""
+
+    requirement: str
+    way: int
+    statistic: str
+    direction: str
+    threshold: float
+    values: tuple[float, ...]
+    mean: float
+    low: float
+    high: float
+    method: str
+    n: int
+    outcome: str
+
+    @property
+    def needs(self) -> str:
+        """e.g. '≥ 0.9'."""
+        symbol = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}[self.direction]
+        return f"{symbol} {self.threshold:g}"
+
+    def interval_text(self) -> str:
+        """e.g. '0.906 [0.853, 0.96]', '3.8e-15 (exact)', 'n/a' without an interval, or the
+        value and its method when that is not an interval over seeds (a migrated single-seed
+        value)."""
+        if not self.method:
+            return "n/a"
+        if self.method == EXACT:
+            return f"{number(self.mean)} (exact)"
+        if self.method not in (STUDENT_T, BOOTSTRAP_T):
+            return f"{number(self.mean)} ({self.method})"
+        return f"{number(self.mean)} [{number(self.low)}, {number(self.high)}]"
+
+
+@dataclass(frozen=True)
+class MeasureRecord:
+    """The verdict's definition under another ``measure``: its ``outcome`` ('holds', 'fails',
+    'cannot judge' or :data:`NOT_COMPUTED`, then ``why``), whether it ``agrees`` with the
+    primary measure, and its statistics' means over the judged seeds."""
+
+    measure: str
+    outcome: str
+    agrees: bool | None = None
+    statistics: Mapping[str, float] = field(default_factory=dict)
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class BlockingRun:
+    """A run that keeps the verdict from deciding: its ``run`` name, ``why`` and what it
+    ``needs``."""
+
+    run: str
+    why: str
+    needs: str
+
+
+@dataclass(frozen=True)
+class VerdictRecord:
+    """Every number of one verdict.
+
+    Attributes:
+        claim, definition: e.g. 'C4a' and 'C4a/fig5'; ``kind``, ``statement``: the claim's.
+        outcome: 'holds', 'fails' or 'cannot judge'; ``reason``: why it cannot judge before
+            any interval ('' when the seeds sufficed).
+        design: :data:`CONFIRMATORY` or :data:`EXPLORATORY`.
+        measure: the primary measure the criteria were computed with.
+        seeds: the judged seeds, as text; ``left_out``: seed -> why it was not judged.
+        criteria: one per criterion of the definition, in its order (the first is the headline).
+        measures: the definition under each of its other measures.
+        notes: the findings reported beside the outcome (other than the measures).
+        by_setting: setting -> quantity -> mean over the judged seeds.
+        blocking: the runs that keep it from deciding (not converged, too short).
+        runs: the runs whose numbers it read (the judged seeds'), or the table a closed form
+            is computed from.
+    """
+
+    claim: str
+    definition: str
+    kind: str
+    statement: str
+    outcome: str
+    reason: str
+    design: str
+    measure: str
+    seeds: tuple[str, ...]
+    left_out: Mapping[str, str]
+    criteria: tuple[CriterionRecord, ...]
+    measures: tuple[MeasureRecord, ...]
+    notes: tuple[str, ...]
+    by_setting: Mapping[str, Mapping[str, float]]
+    blocking: tuple[BlockingRun, ...]
+    runs: tuple[str, ...]
+
+    @property
+    def headline(self) -> CriterionRecord | None:
+        """The first criterion (None for a verdict without criteria)."""
+        return self.criteria[0] if self.criteria else None
+
+    @property
+    def cause(self) -> str:
+        """The reason's first clause, e.g. 'not converged' ('' when there is none)."""
+        return self.reason.split(";")[0].split(",")[0].strip()
+
+
+@dataclass(frozen=True)
+class FigureRecord:
+    """One figure or table of the folder: ``title``, its ``files`` (relative to the folder), the
+    ``claims`` it tests, ``notes`` and ``missing`` runs."""
+
+    title: str
+    files: tuple[str, ...] = ()
+    claims: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerdictsFile:
+    """A folder's verdicts.
+
+    Attributes:
+        claims_table: the hash of the claims table the verdicts used ('' when computed before
+            the table existed).
+        computed: the date the verdicts were computed (ISO, UTC).
+        verdicts: in index.md order; ``figures``: likewise.
+        definitions: definition key -> the definition in markdown, for those the verdicts used.
+        migrated: '' for a computed file; for one converted from an older index.md, when and
+            how.
+    """
+
+    claims_table: str
+    computed: str
+    verdicts: tuple[VerdictRecord, ...]
+    figures: tuple[FigureRecord, ...] = ()
+    definitions: Mapping[str, str] = field(default_factory=dict)
+    migrated: str = ""
+
+
+# ---------------------------------------------------------------- from the numbers
+
+
+def _criterion(result: CriterionResult, requirement: str, way: int) -> CriterionRecord:
+    c, interval = result.criterion, result.interval
+    nan = math.nan
+    return CriterionRecord(
+        requirement,
+        way,
+        c.statistic,
+        c.direction,
+        float(c.threshold),
+        tuple(float(v) for v in result.values),
+        interval.mean if interval else nan,
+        interval.low if interval else nan,
+        interval.high if interval else nan,
+        interval.method if interval else "",
+        interval.n if interval else sum(not math.isnan(v) for v in result.values),
+        MET[result.holds] if interval else NOT_COMPUTED,
+    )
+
+
+def _criteria(numbers: ClaimNumbers) -> tuple[CriterionRecord, ...]:
+    by_criterion = {r.criterion: r for r in numbers.results}
+    return tuple(
+        _criterion(by_criterion[c], requirement.name, i)
+        for requirement in numbers.definition.requirements
+        for i, way in enumerate(requirement.ways)
+        for c in way
+    )
+
+
+def _blocking(numbers: ClaimNumbers) -> tuple[BlockingRun, ...]:
+    d = numbers.definition
+    blocking = []
+    if d.convergence is not None:
+        for c in numbers.convergence:
+            if not c.converged:
+                steps = d.convergence.lengthen.value * c.steps
+                needs = (
+                    f"≥ {math.ceil(steps)} steps (trainer.max_steps={math.ceil(steps)})"
+                    if math.isfinite(steps)
+                    else "a longer run"
+                )
+                blocking.append(BlockingRun(c.name, f"not converged: {c.why}", needs))
+    blocking += [
+        BlockingRun(run, "too short", f"≥ {d.min_steps} steps") for run in numbers.too_short
+    ]
+    return tuple(blocking)
+
+
+def record(numbers: ClaimNumbers, design: str = EXPLORATORY) -> VerdictRecord:
+    """The record of one verdict. Its runs are those of the judged seeds (whose convergence it
+    checked), or for a closed form the table it is judged on."""
+    d = numbers.definition
+    runs = [c.name for c in numbers.convergence]
+    if d.convergence is None and d.min_seeds == 1:
+        runs = [d.judged_on.split(":")[0]]
+    claim = claim_of(d)
+    measures = tuple(
+        MeasureRecord(o.measure, NOT_COMPUTED, why=o.error)
+        if o.error
+        else MeasureRecord(o.measure, OUTCOMES[o.outcome], o.agrees, dict(o.statistics))
+        for o in numbers.others
+    )
+    worded = {other_measure_note(o) for o in numbers.others}
+    return VerdictRecord(
+        claim=d.claim,
+        definition=d.key,
+        kind=claim.kind,
+        statement=claim.statement,
+        outcome=OUTCOMES[numbers.holds],
+        reason=numbers.reason,
+        design=design,
+        measure=d.measure,
+        seeds=tuple(str(s) for s in numbers.seeds),
+        left_out={str(s): why for s, why in numbers.left_out.items()},
+        criteria=_criteria(numbers),
+        measures=measures,
+        notes=tuple(n for n in numbers.notes if n not in worded),
+        by_setting={s: dict(q) for s, q in numbers.by_setting.items()},
+        blocking=_blocking(numbers),
+        runs=tuple(runs),
+    )
+
+
+def verdicts_file(
+    records: Sequence[VerdictRecord], figures: Sequence[FigureRecord] = ()
+) -> VerdictsFile:
+    """A file of freshly computed ``records``: today's date, the current claims table and the
+    definitions they used in words."""
+    used = dict.fromkeys(r.definition for r in records)
+    return VerdictsFile(
+        claims_table=table_hash(),
+        computed=datetime.datetime.now(datetime.UTC).date().isoformat(),
+        verdicts=tuple(records),
+        figures=tuple(figures),
+        definitions={key: definition_markdown(DEFINITIONS[key]) for key in used},
+    )
+
+
+# ---------------------------------------------------------------- declared before the runs
+
+
+def definition_fingerprint(definition: Definition) -> str:
+    """First 12 hex digits of the SHA-256 of the definition as sorted JSON."""
+    text = json.dumps(dataclasses.asdict(definition), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def declare(folder: str | os.PathLike) -> Path:
+    """Write ``folder/declared.json`` (every definition's fingerprint, the claims table, the
+    date) unless it exists; call it before the folder's first run trains. Returns its path."""
+    path = Path(folder) / DECLARED_JSON
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        declared = {
+            "claims_table": table_hash(),
+            "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
+            "definitions": {k: definition_fingerprint(d) for k, d in DEFINITIONS.items()},
+        }
+        atomic_write_text(path, json.dumps(declared, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def design_of(definition: Definition, folder: str | os.PathLike) -> str:
+    """:data:`CONFIRMATORY` when ``folder/declared.json`` holds the definition's current
+    fingerprint (it was fixed before the folder's runs), else :data:`EXPLORATORY`."""
+    path = Path(folder) / DECLARED_JSON
+    if not path.exists():
+        return EXPLORATORY
+    declared = json.loads(path.read_text(encoding="utf-8")).get("definitions", {})
+    same = declared.get(definition.key) == definition_fingerprint(definition)
+    return CONFIRMATORY if same else EXPLORATORY
+
+
+# ---------------------------------------------------------------- the file
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, mappings and tuples as JSON values, floats via :func:`_json_number`."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return _json_number(value)
+    return value
+
+
+def dumps(file: VerdictsFile) -> str:
+    """The file's JSON text (indented, keys in field order, UTF-8 kept)."""
+    return json.dumps({"format": FORMAT, **_plain(file)}, indent=1, ensure_ascii=False) + "\n"
+
+
+def _criterion_from(d: Mapping[str, Any]) -> CriterionRecord:
+    return CriterionRecord(
+        d["requirement"],
+        int(d["way"]),
+        d["statistic"],
+        d["direction"],
+        _number(d["threshold"]),
+        tuple(_number(v) for v in d["values"]),
+        _number(d["mean"]),
+        _number(d["low"]),
+        _number(d["high"]),
+        d["method"],
+        int(d["n"]),
+        d["outcome"],
+    )
+
+
+def _verdict_from(d: Mapping[str, Any]) -> VerdictRecord:
+    return VerdictRecord(
+        claim=d["claim"],
+        definition=d["definition"],
+        kind=d["kind"],
+        statement=d["statement"],
+        outcome=d["outcome"],
+        reason=d["reason"],
+        design=d["design"],
+        measure=d["measure"],
+        seeds=tuple(d["seeds"]),
+        left_out=dict(d["left_out"]),
+        criteria=tuple(map(_criterion_from, d["criteria"])),
+        measures=tuple(
+            MeasureRecord(
+                m["measure"],
+                m["outcome"],
+                m["agrees"],
+                {k: _number(v) for k, v in m["statistics"].items()},
+                m["why"],
+            )
+            for m in d["measures"]
+        ),
+        notes=tuple(d["notes"]),
+        by_setting={s: {k: _number(v) for k, v in q.items()} for s, q in d["by_setting"].items()},
+        blocking=tuple(BlockingRun(**b) for b in d["blocking"]),
+        runs=tuple(d["runs"]),
+    )
+
+
+def loads(text: str, source: str = "verdicts.json") -> VerdictsFile:
+    """The file from its JSON text; ValueError naming ``source`` when it is not a verdicts file
+    of this format."""
+    try:
+        d = json.loads(text)
+        if d.get("format") != FORMAT:
+            raise ValueError(f"format {d.get('format')!r}, expected {FORMAT}")
+        return VerdictsFile(
+            claims_table=d["claims_table"],
+            computed=d["computed"],
+            verdicts=tuple(map(_verdict_from, d["verdicts"])),
+            figures=tuple(
+                FigureRecord(**{k: v if k == "title" else tuple(v) for k, v in f.items()})
+                for f in d["figures"]
+            ),
+            definitions=dict(d["definitions"]),
+            migrated=d["migrated"],
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"{source} is not a verdicts file ({error}); write it with "
+            "`python -m lucas2019.reproduce --figures-only --out <folder>`."
+        ) from None
+
+
+def read(path: str | os.PathLike) -> VerdictsFile:
+    """The verdicts file at ``path`` (a file or the folder that holds verdicts.json)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / VERDICTS_JSON
+    return loads(path.read_text(encoding="utf-8"), str(path))
+
+
+def write(folder: str | os.PathLike, file: VerdictsFile) -> Path:
+    """Write ``folder/verdicts.json`` atomically; returns its path."""
+    return atomic_write_text(Path(folder) / VERDICTS_JSON, dumps(file))
