@@ -142,7 +142,9 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
         runs={name: table for name, table in runs.items() if not table.empty},
         ppca_mle=partial(_mle_row, by_k, eigenvalues),
     )
-    return write_index(figures, [*never_ran, *index_entries(inputs, figures)], declared_in=out)
+    subsets = sorted({s for table in inputs.runs.values() for s in table["subset_seed"].dropna()})
+    entries = [*never_ran, *index_entries(inputs, figures)]
+    return write_index(figures, entries, declared_in=out, data_subsets=subsets)
 
 
 def _runs(sweep_dir: Path) -> pd.DataFrame:

@@ -808,6 +808,14 @@ CLAIMS: dict[str, Claim] = {
 DEFINITIONS: dict[str, Definition] = {d.key: d for c in CLAIMS.values() for d in c.definitions}
 
 
+#: The model seeds and data subsets (``dataset.subset_seed``) whose runs had been read when the
+#: definitions were set (the log in docs/claims.md): a verdict on any of them is exploratory, even
+#: when its definition was declared before its runs. Not part of the table's hash: it describes
+#: the log, not a definition.
+SET_ON_SEEDS: tuple[int, ...] = (0, 1, 2)
+SET_ON_SUBSET_SEEDS: tuple[int, ...] = (0,)
+
+
 def claim_of(definition: Definition) -> Claim:
     """The claim a definition belongs to."""
     return CLAIMS[definition.claim]

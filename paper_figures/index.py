@@ -323,10 +323,12 @@ def write_index(
     out_dir: str | os.PathLike,
     entries: Iterable[IndexEntry],
     declared_in: str | os.PathLike | None = None,
+    data_subsets: Sequence[object] = (),
 ) -> Path:
     """Write ``out_dir/verdicts.json`` from the entries' verdicts, then ``out_dir/index.md``
     rendered from it; returns index.md's path. A verdict is confirmatory when ``declared_in``
-    holds its definition's fingerprint from before the runs
+    holds its definition's fingerprint from before the runs and neither its seeds nor the runs'
+    ``data_subsets`` (their ``dataset.subset_seed`` values) are ones the definitions were set on
     (:func:`verdict_record.design_of`)."""
     entries = list(entries)
     bad = [type(e).__name__ for e in entries if not isinstance(e, IndexEntry)]
@@ -339,7 +341,7 @@ def write_index(
     records = [
         verdict_record.record(
             n,
-            verdict_record.design_of(n.definition, declared_in)
+            verdict_record.design_of(n.definition, declared_in, n.seeds, data_subsets)
             if declared_in is not None
             else verdict_record.EXPLORATORY,
         )

@@ -9,9 +9,10 @@ are exact inverses on the file's text. Non-finite numbers are written as the str
 ``"-inf"`` and ``"nan"``, so the file is standard JSON.
 
 A verdict is *confirmatory* when its definition was fixed before the folder's first run trained
-(:func:`declare` records every definition's fingerprint in ``declared.json`` then) and is
-unchanged since; otherwise it is *exploratory*: its definition may have been chosen after
-looking at the runs.
+(:func:`declare` records every definition's fingerprint in ``declared.json`` then), is unchanged
+since, and its runs use model seeds and a data subset that the definitions were not set on
+(:data:`paper_figures.claims.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); otherwise it is
+*exploratory*: its definition may have been chosen after looking at these runs or their like.
 """
 
 from __future__ import annotations
@@ -22,14 +23,22 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lucas2019.io import atomic_write_text
-from paper_figures.claims import DEFINITIONS, Definition, claim_of, definition_markdown, table_hash
-from paper_figures.judging import ClaimNumbers, CriterionResult
+from paper_figures.claims import (
+    DEFINITIONS,
+    SET_ON_SEEDS,
+    SET_ON_SUBSET_SEEDS,
+    Definition,
+    claim_of,
+    definition_markdown,
+    table_hash,
+)
+from paper_figures.judging import ClaimNumbers, CriterionResult, seed_label
 from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T
 from paper_figures.words import OUTCOMES, number, other_measure_note
 
@@ -327,15 +336,26 @@ def declare(folder: str | os.PathLike) -> Path:
     return path
 
 
-def design_of(definition: Definition, folder: str | os.PathLike) -> str:
+def design_of(
+    definition: Definition,
+    folder: str | os.PathLike,
+    seeds: Collection[object] = (),
+    data_subsets: Collection[object] = (),
+) -> str:
     """:data:`CONFIRMATORY` when ``folder/declared.json`` holds the definition's current
-    fingerprint (it was fixed before the folder's runs), else :data:`EXPLORATORY`."""
+    fingerprint (it was fixed before the folder's runs) and none of the judged model ``seeds``
+    nor the runs' ``data_subsets`` (``dataset.subset_seed`` values) is one the definitions were
+    set on (:data:`paper_figures.claims.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); else
+    :data:`EXPLORATORY`."""
     path = Path(folder) / DECLARED_JSON
     if not path.exists():
         return EXPLORATORY
     declared = json.loads(path.read_text(encoding="utf-8")).get("definitions", {})
     same = declared.get(definition.key) == definition_fingerprint(definition)
-    return CONFIRMATORY if same else EXPLORATORY
+    unseen = not {seed_label(s) for s in seeds} & set(SET_ON_SEEDS) and not (
+        {seed_label(s) for s in data_subsets} & set(SET_ON_SUBSET_SEEDS)
+    )
+    return CONFIRMATORY if same and unseen else EXPLORATORY
 
 
 # ---------------------------------------------------------------- the file

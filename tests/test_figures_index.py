@@ -149,6 +149,10 @@ def test_a_definition_declared_before_the_runs_is_confirmatory(tmp_path):
     assert design_of(definition, tmp_path) == CONFIRMATORY
     changed = dataclasses.replace(definition, min_steps=definition.min_steps + 1)
     assert design_of(changed, tmp_path) == EXPLORATORY  # changed after the runs
+    # runs on seeds or a data subset the definitions were set on stay exploratory
+    assert design_of(definition, tmp_path, seeds=(3, 4, 5), data_subsets=(1,)) == CONFIRMATORY
+    assert design_of(definition, tmp_path, seeds=(2.0, 3, 4), data_subsets=(1,)) == EXPLORATORY
+    assert design_of(definition, tmp_path, seeds=(3, 4, 5), data_subsets=(0,)) == EXPLORATORY
 
 
 def test_a_bad_verdicts_file_is_one_clear_error(tmp_path, capsys):
