@@ -136,16 +136,14 @@ class CollapseReport:
                 "data units²"
             )
         if self.sigma2 is not None:
-            source = "" if self.sigma2_source == "given" else f", implied by {self.sigma2_source}"
+            how = "given" if self.sigma2_source == "given" else f"implied by {self.sigma2_source}"
+            lines.append(f"  σ² = {self.sigma2:.4g} data units², {how}")
             if self.predicted_live is None:
-                lines.append(
-                    f"  σ² = {self.sigma2:.4g}{source}: give the data (x or data) for the linear "
-                    "theory's prediction"
-                )
+                lines.append("  give the data (x or data=) for the linear theory's prediction")
             else:
                 lines.append(
-                    f"  linear theory at σ² = {self.sigma2:.4g}{source}: {self.predicted_live} of "
-                    f"{k} latents live (#{{λ_i > σ²}}, d = {self.data_dim}); measured: "
+                    f"  linear theory at this σ²: {self.predicted_live} of {k} latents live "
+                    f"(min(k, #{{λ_i > σ²}}), d = {self.data_dim}); measured: "
                     f"{k - self.collapsed} not (ε, δ)-collapsed, {self.active_units} active"
                 )
                 lines.append(
@@ -199,7 +197,8 @@ def _recipe(loss_recipe: LossRecipe | str) -> LossRecipe:
     return PRESETS[loss_recipe].recipe
 
 
-def _spectrum(data: ArrayLike | linear_vae.Spectrum) -> linear_vae.Spectrum:
+def data_spectrum(data: ArrayLike | linear_vae.Spectrum) -> linear_vae.Spectrum:
+    """The covariance spectrum of training data (n, d), NumPy or torch; a Spectrum is returned."""
     if isinstance(data, linear_vae.Spectrum):
         return data
     return linear_vae.Spectrum.from_data(_as_float_array("data", data, "(n, d)"))
@@ -291,7 +290,7 @@ def collapse_report(
     )
 
     source = data if data is not None else x_a
-    spectrum = None if source is None else _spectrum(source)
+    spectrum = None if source is None else data_spectrum(source)
     if spectrum is not None and x_a is not None and spectrum.dim != x_a.shape[1]:
         raise ValueError(
             f"data have d = {spectrum.dim} dimensions but x has {x_a.shape[1]}; give the data "
