@@ -71,5 +71,5 @@ def test_callback_names_the_missing_outputs():
         def training_step(self, batch, batch_idx):
             return {"loss": super().training_step(batch, batch_idx)["loss"]}
 
-    with pytest.raises(ValueError, match="'mu' and 'logvar'.*got \\['loss'\\]"):
+    with pytest.raises(ValueError, match=r"'mu' and 'logvar'.*got \['loss'\]"):
         _fit(LossOnly(), CollapseMonitorCallback(every=2))
