@@ -299,7 +299,11 @@ def collapse_report(
     if loss_recipe is not None:
         recipe = _recipe(loss_recipe)
         data_dim = None if spectrum is None else spectrum.dim
-        implied = recipe.implied(data_dim, k, batch_size)
+        try:
+            implied = recipe.implied(data_dim, k, batch_size)
+        except ValueError as error:
+            fix = " Pass batch_size=." if "batch_size" in str(error) else " Pass x or data=."
+            raise ValueError(f"{error}{fix}") from None
         if implied.sigma2 is None:
             raise ValueError(
                 f"the loss {recipe.formula()} is a Bernoulli decoder: it has no σ² to predict at."
