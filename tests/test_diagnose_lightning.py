@@ -3,11 +3,16 @@ skipped when PyTorch Lightning is not installed."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 lightning = pytest.importorskip("lightning")
+
+from lightning.pytorch.loggers import CSVLogger  # noqa: E402
 
 from lucas2019.diagnose import collapse_report  # noqa: E402
 from lucas2019.lightning_callback import CollapseMonitorCallback  # noqa: E402
@@ -37,14 +42,14 @@ class TinyVAE(lightning.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
-def _fit(module, callback, steps=6):
+def _fit(module, callback, steps=6, logger=False):
     torch.manual_seed(0)
     x = torch.randn(64, 6)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=16)
     trainer = lightning.Trainer(
         max_steps=steps,
         callbacks=[callback],
-        logger=False,
+        logger=logger,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -64,6 +69,19 @@ def test_callback_reports_every_n_global_steps_with_the_batch_outputs():
         (_, mu, logvar, x, x_hat) = next(s for s in module.seen if s[0] == step)
         expected = collapse_report(mu, logvar, x, x_hat).scalars()
         assert row == {f"collapse/{key}": value for key, value in expected.items()}
+
+
+def test_without_a_logger_of_its_own_the_rows_go_to_the_trainers_loggers(tmp_path):
+    logger = CSVLogger(tmp_path, name="run")
+    callback = CollapseMonitorCallback(every=3)
+    _fit(TinyVAE(), callback, logger=logger)
+    with (Path(logger.log_dir) / "metrics.csv").open() as f:
+        rows = [row for row in csv.DictReader(f) if row.get("collapse/active_units")]
+    assert [int(row["step"]) for row in rows] == [3, 6]
+    last = callback.monitor.history[-1]
+    assert float(rows[-1]["collapse/mutual_information"]) == pytest.approx(
+        last["collapse/mutual_information"], rel=1e-6
+    )
 
 
 def test_callback_names_the_missing_outputs():
