@@ -28,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -325,8 +325,15 @@ def collapse_report(
 # ------------------------------------------------------------------------- the command
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Errors as one line (no usage block before it), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="lucas2019-diagnose",
         description=__doc__,
         epilog=preset_list(),
