@@ -5,7 +5,7 @@
   ``collapse_curve`` gives the fraction collapsed on an ε grid, ``collapsed_fraction`` at one ε.
 - ``active_units`` (Burda et al. 2015): #{i : Var_x(E_q[z_i]) ≥ threshold}, unbiased variance.
 - ``mutual_information``: I(x; z) of the encoder on a data set (the aggregate-posterior estimator),
-  with its ceiling log n.
+  with its ceiling log n; ``posterior_mutual_information`` the same from encoder outputs.
 - ``iw_log_px``: importance-weighted estimate of log p(x) with q as the proposal (a lower bound that
   tightens as K grows; K = 1 is a one-sample ELBO).
 - ``evaluate``: all of the above on a data set, batched, under no_grad, deterministic given a seed
@@ -36,9 +36,10 @@ DEFAULT_EPS_GRID = np.linspace(0.0, 2.0, 100)
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def kl_per_latent(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def kl_per_latent(mu: torch.Tensor | np.ndarray, logvar: torch.Tensor | np.ndarray) -> torch.Tensor:
     """KL(q(z_i | x) || N(0, 1)) per entry, nats (``models.base.gaussian_kl``) after a shape check:
-    mu (n, k), logvar (n, k) -> (n, k)."""
+    mu (n, k), logvar (n, k), torch or NumPy -> (n, k) tensor (NumPy arrays share their memory)."""
+    mu, logvar = torch.as_tensor(mu), torch.as_tensor(logvar)
     if mu.shape != logvar.shape:
         raise ValueError(
             f"mu and logvar must have the same shape (n, k); got {tuple(mu.shape)} and "
@@ -199,6 +200,31 @@ def _mutual_information(
     return MutualInformation(total / (n * n_samples), math.log(n), n, n_samples)
 
 
+def posterior_mutual_information(
+    mu: torch.Tensor | np.ndarray,
+    logvar: torch.Tensor | np.ndarray,
+    n_samples: int = 1,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> MutualInformation:
+    """I(x; z) in nats of the Gaussian posteriors N(mu_j, exp(logvar_j)) of n examples, x uniform
+    on them: mu (n, k), logvar (n, k), torch or NumPy (computed in float64 on mu's device).
+
+    The estimator of :func:`mutual_information`, for encoder outputs already computed; random
+    numbers come from ``generator`` or a fresh one seeded with ``seed``.
+    """
+    mu, logvar = torch.as_tensor(mu), torch.as_tensor(logvar)
+    if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[0] < 1:
+        raise ValueError(
+            f"mu and logvar must have the same shape (n examples, k latents), n >= 1; got "
+            f"{tuple(mu.shape)} and {tuple(logvar.shape)}."
+        )
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be an int >= 1 (z draws per example); got {n_samples!r}.")
+    g = _generator(mu.device, seed, generator)
+    return _mutual_information(mu, logvar.to(mu.device), int(n_samples), g)
+
+
 def mutual_information(
     model: nn.Module,
     x: torch.Tensor | np.ndarray,
@@ -220,8 +246,6 @@ def mutual_information(
     ``generator`` or a fresh one seeded with ``seed``.
     """
     x = _check_x(x, model)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be an int >= 1 (z draws per example); got {n_samples!r}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
     device, dtype = _device_dtype(model)
@@ -232,7 +256,7 @@ def mutual_information(
             mu, logvar = model.encode(x[i : i + batch_size].to(device=device, dtype=dtype))
             mus.append(mu)
             logvars.append(logvar)
-    return _mutual_information(torch.cat(mus), torch.cat(logvars), int(n_samples), g)
+    return posterior_mutual_information(torch.cat(mus), torch.cat(logvars), n_samples, generator=g)
 
 
 def iw_log_px(

@@ -70,7 +70,8 @@ def predict(spectrum: linear_vae.Spectrum, sigma2: float, latent_dim: int) -> Co
     )
 
 
-def _preset_list() -> str:
+def preset_list() -> str:
+    """Every preset's code and formula, for a command's help text."""
     lines = ["presets (loss as written; kl is -0.5 * (1 + logvar - mu**2 - logvar.exp())):"]
     for name, preset in PRESETS.items():
         lines.append(f"  {name}: {preset.code}")
@@ -80,16 +81,16 @@ def _preset_list() -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lucas2019-why-mse",
-        description=__doc__,
-        epilog=_preset_list(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_loss_options(parser: argparse.ArgumentParser, default_preset: str | None) -> None:
+    """The options that describe a loss in code: ``--preset`` (alias ``--loss-recipe``) and one
+    flag per :class:`LossRecipe` field, each replacing the preset's value."""
     loss = parser.add_argument_group("the loss (each option replaces the preset's)")
     loss.add_argument(
-        "--preset", choices=tuple(PRESETS), default=DEFAULT_PRESET, help="default %(default)s"
+        "--preset",
+        "--loss-recipe",
+        choices=tuple(PRESETS),
+        default=default_preset,
+        help="a common loss as written (listed below); default %(default)s",
     )
     loss.add_argument("--loss", choices=LOSSES, help="squared error or binary cross-entropy")
     reductions = {
@@ -109,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="factor the data were multiplied by before the loss (e.g. 255)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lucas2019-why-mse",
+        description=__doc__,
+        epilog=preset_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_loss_options(parser, DEFAULT_PRESET)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset", choices=data.DATASETS, help="dataset to predict collapse on")
     source.add_argument(
@@ -124,12 +135,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _recipe(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LossRecipe:
+def loss_recipe_from_args(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> LossRecipe | None:
+    """The recipe of :func:`add_loss_options`' flags: the preset with the options given replacing
+    its values (:class:`LossRecipe`'s defaults without a preset); None when no flag was given.
+    An invalid combination exits through ``parser.error`` (status 2)."""
     # each loss option's flag has the field's name as its dest
     options = [option.name for option in fields(LossRecipe)]
     given = {key: getattr(args, key) for key in options if getattr(args, key) is not None}
+    if args.preset is None and not given:
+        return None
+    base = LossRecipe() if args.preset is None else PRESETS[args.preset].recipe
     try:
-        return replace(PRESETS[args.preset].recipe, **given)
+        return replace(base, **given)
     except ValueError as error:
         parser.error(str(error))
 
@@ -160,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.latent_dim < 1:
         parser.error(f"--latent-dim must be a positive integer; got {args.latent_dim}")
-    recipe = _recipe(parser, args)
+    recipe = loss_recipe_from_args(parser, args)
     x_train = _training_data(parser, args)
     data_dim = args.data_dim if x_train is None else x_train.shape[1]
     if x_train is not None and args.data_dim not in (None, data_dim):
