@@ -23,6 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from lucas2019 import data
+from lucas2019.mitigations import MITIGATIONS
 
 #: the keys in which members of one group may differ: each member's own σ² (fixed, or initial
 #: when learned) and seed (initialisation and training noise; dataset.subset_seed fixes the data)
@@ -72,8 +73,9 @@ def unsupported(job: Mapping[str, Any]) -> str | None:
         )
     if likelihood["sigma2_switch_step"] is not None:
         return "a σ² rule that switches mid-run is not stacked"
-    if job["mitigation"]["name"] != "none":
-        return f"mitigation={job['mitigation']['name']} is not stacked"
+    refusal = MITIGATIONS[job["mitigation"]["name"]].stack_refusal
+    if refusal is not None:
+        return f"mitigation={job['mitigation']['name']} is not stacked: {refusal}"
     if job["logger"]["name"] != "none":
         return "logger=wandb is not stacked (one W&B run per process)"
     return None

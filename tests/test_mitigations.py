@@ -396,6 +396,17 @@ def test_each_mitigation_has_its_own_node_a_conf_file_and_a_table_row_per_key():
     )
 
 
+STEP_HOOKS = ("before_step", "held_in_joint_step", "after_step", "state_dict", "load_state_dict")
+
+
+@pytest.mark.parametrize("name", list(MITIGATIONS))
+def test_a_mitigation_with_step_hooks_says_why_it_does_not_stack(name):
+    """The stacked loop calls only the KL-weight and loss hooks: any other hook must refuse."""
+    cls = MITIGATIONS[name]
+    own_hooks = [h for h in STEP_HOOKS if getattr(cls, h) is not getattr(Mitigation, h)]
+    assert (cls.stack_refusal is not None) == bool(own_hooks), (name, own_hooks)
+
+
 @pytest.mark.parametrize("option", MITIGATION_OPTIONS)
 def test_every_mitigation_option_composes_validates_and_holds_only_its_keys(compose_train, option):
     cfg = compose_train([f"mitigation={option}", "run_dir=/tmp/unused"])

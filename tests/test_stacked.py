@@ -109,6 +109,8 @@ def configs(compose_train, root: Path, grid, *overrides: str) -> list:
         (),  # figure 5: fixed σ², full batch
         ("likelihood=gaussian_learned", "optim.batch_size=64"),  # learned σ², minibatches
         ("model=linear_vae", "model.latent_dim=8"),  # the closed-form ELBO, no noise drawn
+        ("mitigation=free_bits",),  # a mitigation's loss
+        ("mitigation=cyclical_annealing", "mitigation.cycle_steps=40"),  # a mitigation's β
     ],
 )
 def test_each_member_writes_its_separate_runs_folder(compose_train, tmp_path, overrides):
@@ -298,7 +300,8 @@ def test_a_refused_member_is_reported_and_the_others_train(compose_train, tmp_pa
     ("override", "message"),
     [
         ("optim.lr=0.001", "differ in more than likelihood.sigma2, seed"),
-        ("mitigation=free_bits", "mitigation=free_bits is not stacked"),
+        ("mitigation=free_bits", "differ in more than likelihood.sigma2, seed"),
+        ("mitigation=aggressive_encoder", "mitigation=aggressive_encoder is not stacked"),
     ],
 )
 def test_configs_that_cannot_share_a_group_are_refused_before_any_work(

@@ -94,7 +94,7 @@ def test_jobs_that_differ_in_any_other_key_never_share_a_group(base, other):
         ("likelihood=gaussian_optimal", "likelihood=gaussian_optimal is not stacked"),
         ("likelihood=bernoulli", "likelihood=bernoulli is not stacked"),
         ("sigma2_rule=learned_then_optimal", "switches mid-run"),
-        ("mitigation=cyclical_annealing", "mitigation=cyclical_annealing is not stacked"),
+        ("mitigation=aggressive_encoder", "mitigation=aggressive_encoder is not stacked: each"),
         ("logger=wandb", "logger=wandb is not stacked"),
     ],
 )

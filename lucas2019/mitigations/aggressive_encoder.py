@@ -88,6 +88,10 @@ class AggressiveEncoder(Mitigation):
 
     name: ClassVar[str] = "aggressive_encoder"
     Config: ClassVar[type] = AggressiveEncoderConfig
+    stack_refusal: ClassVar[str | None] = (
+        "each member's inner encoder loop stops after its own number of steps and its phase "
+        "ends at its own step, so the members cannot share one optimiser step"
+    )
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
