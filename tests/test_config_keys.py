@@ -108,3 +108,32 @@ def test_a_linear_encoder_with_hidden_layers_is_rejected():
     )
     with pytest.raises(ConfigError, match=r"model\.encoder_hidden"):
         validate(cfg)
+
+
+def test_sweep_folder_names_leave_out_exactly_the_keys_that_leave_the_result_alone():
+    """A sweep's job folders are named by their overrides less conf/train.yaml's exclude_keys:
+    a key that changes the result must name the folder, and one that does not must not (so a
+    rerun with another cadence or logger finds the same folders)."""
+    hydra = compose_config("train", ["run_dir=/x"], return_hydra_config=True).hydra
+    excluded = set(hydra.job.config.override_dirname.exclude_keys)
+    keys = {k for k in excluded if k in TRAIN_KEYS}
+    # Table 1 anneals over half of max_steps: a longer sweep must find its annealed runs (and
+    # refuse them with the reason), so the annealing length stays out of the name too
+    assert all(
+        TRAIN_KEYS[k].effect is not Effect.RESULT for k in keys - {"trainer.kl_anneal_steps"}
+    )
+    overridable = {
+        k
+        for k, key in TRAIN_KEYS.items()
+        if key.effect is not Effect.RESULT
+        and k != "run_dir"  # set by Hydra, never an override
+        and not k.startswith(("widths.", "experiment."))  # set by the scale and experiment groups
+    }
+    assert overridable <= keys
+    # the rest are config groups and launcher keys, which hold no result-deciding value
+    assert excluded - keys == {
+        "experiment",
+        "logger",
+        "hydra/launcher",
+        "hydra.launcher.n_jobs",
+    }
