@@ -586,6 +586,12 @@ def compose_config(
 
 
 def register_resolvers() -> None:
-    """Resolvers used by the configs: ``${halve:n}`` (e.g. anneal over half of max_steps)."""
+    """Resolvers used by the configs: ``${halve:n}`` (e.g. anneal over half of max_steps) and
+    ``${or_else:value,default}`` (the default where the value is null: an output folder named
+    after ``experiment.name``, or after the command when no experiment is chosen)."""
     if not OmegaConf.has_resolver("halve"):
         OmegaConf.register_new_resolver("halve", lambda n: int(n) // 2)
+    if not OmegaConf.has_resolver("or_else"):
+        OmegaConf.register_new_resolver(
+            "or_else", lambda value, default: default if value is None else value
+        )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -54,6 +55,7 @@ def main(cfg: DictConfig) -> float | None:
     exit_code = 1
     try:
         validate(cfg)
+        _check_run_dir(cfg, out)
         threads = set_torch_threads(cfg)
         log.info("run folder %s (torch threads: %d)", out, threads)
         tracker = make_tracker(cfg)
@@ -94,6 +96,17 @@ def main(cfg: DictConfig) -> float | None:
     finally:
         if tracker is not None:
             tracker.finish(exit_code=exit_code)
+
+
+def _check_run_dir(cfg: DictConfig, out: Path) -> None:
+    """The run folder is Hydra's output folder: ``run_dir`` set on the command line would be
+    ignored, so it is refused with the keys that do choose the folder."""
+    if Path(cfg.run_dir).resolve() != out.resolve():
+        raise ConfigError(
+            f"config key 'run_dir' = {cfg.run_dir!r} is invalid: a run folder is Hydra's output "
+            f"folder ({out}). Choose it with hydra.run.dir=PATH (one run) or "
+            "hydra.sweep.dir=PATH (a sweep, one subfolder per job) instead of run_dir."
+        )
 
 
 if __name__ == "__main__":

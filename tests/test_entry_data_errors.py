@@ -1,5 +1,5 @@
-"""A missing or damaged data folder is the user's mistake: the entry points print its message
-alone, without a traceback, and exit with status 2, as they do for config errors."""
+"""A user's mistake at an entry point (a missing or damaged data folder, a run_dir override):
+its message alone, without a traceback, and exit status 2, as for config errors."""
 
 from __future__ import annotations
 
@@ -41,3 +41,11 @@ def test_a_damaged_data_file_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2, done.stderr
     (line,) = [s for s in done.stderr.splitlines() if s.strip()]
     assert "too short for an IDX header" in line and "Traceback" not in done.stderr
+
+
+def test_a_run_dir_on_the_command_line_is_refused_with_the_keys_that_choose_the_folder(tmp_path):
+    """Hydra's output folder is the run folder: a run_dir override would be silently ignored."""
+    done = _run("lucas2019.train", "scale=smoke", f"run_dir={tmp_path / 'x'}", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "hydra.run.dir=PATH" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x").exists()
