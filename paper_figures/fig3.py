@@ -15,10 +15,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from lucas2019.linear_names import OBJECTIVES
 from paper_figures.theme import Rendered
 from paper_figures.training import render_training
 
-EXPECTED = ("analytic", "stochastic")
+EXPECTED = OBJECTIVES
 
 
 def render(

@@ -21,6 +21,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from linear_vae import n_live
+from paper_figures.claims.measures import live_latents
 from paper_figures.common import (
     check_eigenvalues,
     completed_only,
@@ -125,8 +126,8 @@ def render(
         kd = pd.to_numeric(done["latent_dim"], errors="coerce").fillna(k)
         done = done.assign(
             active_units=pd.to_numeric(done["active_units"], errors="coerce"),
-            alive=(1 - pd.to_numeric(done["collapsed_fraction"], errors="coerce")) * kd,
-            integrated=(1 - pd.to_numeric(done["collapse_integrated"], errors="coerce")) * kd,
+            alive=live_latents(done, k=kd),
+            integrated=live_latents(done, "integrated", k=kd),
             unconverged=done["run_dir"].astype(str).isin({str(u) for u in unconverged}),
         )
         colours = sns.color_palette(PALETTE, len(MEASURES))

@@ -2,7 +2,7 @@
 over the plain fixed-σ² frontier, on a linear axis, one panel per σ² of the mitigation grid. A
 run's advantage is its held-out log p(x) minus F(L), its seed's plain frontier at its live
 latents L: the best held-out log p(x) of the seed's plain runs that keep at least L live latents
-(:func:`paper_figures.verdict_c8.frontier`, as C8 computes it). Above 0 a run did better than
+(:func:`paper_figures.claims.c8.frontier`, as C8 computes it). Above 0 a run did better than
 every well-chosen fixed σ² at its live latents; C8's margin is drawn dashed. The learned-σ² runs
 are scored the same way beside the mitigations (not judged).
 
@@ -12,7 +12,7 @@ k · (1 − (ε, δ)-collapsed fraction) are measured on the training set, log p
 (importance-weighted) on the held-out set. The absolute values are in fig9.md and fig9.csv: per
 method × σ² the mean over seeds and its 95% interval of live latents, active units, mutual
 information and held-out log p(x), and each mitigation's effective σ²
-(:mod:`paper_figures.effective_sigma2`).
+(:mod:`paper_figures.claims.effective_sigma2`).
 
 Input: collect_runs rows of the ``mitigations``, ``fig5_fixed_sigma`` and (optional)
 ``fig6_learned_sigma`` experiments: columns ``run_dir`` (one run per seed and setting),
@@ -35,8 +35,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from lucas2019.io import atomic_write, atomic_write_text
-from paper_figures import effective_sigma2, verdict_c8
-from paper_figures.claims import DEFINITIONS
+from paper_figures.claims import c8, effective_sigma2
+from paper_figures.claims.measures import live_latents
 from paper_figures.common import completed_only, require_columns
 from paper_figures.theme import (
     LEGEND_OUTSIDE,
@@ -86,16 +86,15 @@ def _numeric(runs: pd.DataFrame, column: str) -> pd.Series:
 
 
 def scored_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The completed runs that have a method (:func:`verdict_c8.method_of`), with columns
-    ``method``, ``live``, ``au``, ``mi``, ``log_px`` (see :data:`QUANTITIES`), and notes naming
-    the runs left out for not having completed."""
+    """The completed runs that have a method (:func:`~paper_figures.claims.c8.method_of`), with
+    columns ``method``, ``live``, ``au``, ``mi``, ``log_px`` (see :data:`QUANTITIES`), and notes
+    naming the runs left out for not having completed."""
     require_columns(runs, COLUMNS, "runs", "lucas2019.results.collect_runs() rows")
     done, skipped = completed_only(runs.reset_index(drop=True))
-    done = done.assign(method=verdict_c8.method_of(done), sigma2=_numeric(done, "sigma2"))
+    done = done.assign(method=c8.method_of(done), sigma2=_numeric(done, "sigma2"))
     done = done.loc[done["method"].notna() & (done["sigma2"] > 0)]
-    k = _numeric(done, "latent_dim")
     scored = done.assign(
-        live=k * (1 - _numeric(done, "collapsed_fraction")),
+        live=live_latents(done),
         au=_numeric(done, "active_units"),
         mi=_numeric(done, "mutual_information"),
         log_px=_numeric(done, "log_px_test"),
@@ -105,7 +104,7 @@ def scored_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def _method_order(methods: Sequence[str]) -> list[str]:
     """The plain and learned σ² first, then the mitigations by name."""
-    first = [m for m in (verdict_c8.PLAIN, verdict_c8.LEARNED) if m in methods]
+    first = [m for m in (c8.PLAIN, c8.LEARNED) if m in methods]
     return [*first, *sorted(set(methods) - set(first))]
 
 
@@ -134,8 +133,8 @@ def _effective_columns(values: list[tuple[object, effective_sigma2.EffectiveSigm
 def build_table(scored: pd.DataFrame) -> pd.DataFrame:
     """One row per method × σ² of :func:`scored_runs`: ``runs``, each of :data:`QUANTITIES`'
     mean over the runs (seeds) with its 95% interval, and for a mitigation its effective σ²
-    (:func:`verdict_c8.effective`; columns :data:`EFFECTIVE`, σ² in data units²)."""
-    effective = verdict_c8.effective(scored)
+    (:func:`c8.effective`; columns :data:`EFFECTIVE`, σ² in data units²)."""
+    effective = c8.effective(scored)
     rows = []
     for (method, sigma2), group in scored.groupby(["method", "sigma2"], sort=True):
         row = {"method": method, "sigma2": float(sigma2), "runs": group["run_dir"].nunique()}
@@ -181,12 +180,10 @@ def advantages(scored: pd.DataFrame) -> pd.DataFrame:
     drawn = scored.dropna(subset=["live", "log_px"])
     parts = []
     for _, rows in drawn.groupby("seed", sort=True):
-        plain = rows["method"] == verdict_c8.PLAIN
+        plain = rows["method"] == c8.PLAIN
         if plain.any() and not plain.all():
             others = rows.loc[~plain]
-            bound = verdict_c8.frontier(
-                rows.loc[plain, "live"], rows.loc[plain, "log_px"], others["live"]
-            )
+            bound = c8.frontier(rows.loc[plain, "live"], rows.loc[plain, "log_px"], others["live"])
             parts.append(others.assign(frontier=bound, advantage=others["log_px"] - bound))
     if not parts:
         return drawn.iloc[:0].assign(frontier=[], advantage=[])
@@ -219,7 +216,7 @@ def _draw_panel(ax: Axes, rows: pd.DataFrame, methods: Sequence[str], late: set[
 
 
 #: C8's margin: a mitigation beats the plain frontier when it is this far above it [nats]
-MARGIN = DEFINITIONS["C8/fig9"].criteria()[0].threshold
+MARGIN = c8.CLAIM.definitions[0].criteria()[0].threshold
 MARGIN_LABEL = f"C8's margin (+{MARGIN:g} nat)"
 
 
@@ -234,17 +231,17 @@ def render(
     mitigation's) without a completed run; the runs whose ``run_dir`` is in ``unconverged`` are
     crossed out."""
     scored, missing = scored_runs(runs)
-    mitigations = scored.loc[~scored["method"].isin([verdict_c8.PLAIN, verdict_c8.LEARNED])]
+    mitigations = scored.loc[~scored["method"].isin([c8.PLAIN, c8.LEARNED])]
     for method in sorted(mitigations["method"].unique()):
         ran = set(mitigations.loc[mitigations["method"] == method, "sigma2"])
         missing += [
-            verdict_c8.setting_label(method, s)
+            c8.setting_label(method, s)
             for s in sorted(set(mitigations["sigma2"]) - ran, reverse=True)
         ]
     scoring = advantages(scored)
     grid = sorted(set(mitigations["sigma2"]) or set(scoring["sigma2"]), reverse=True)
     drawn = scoring.loc[scoring["sigma2"].isin(grid)]
-    methods = [m for m in _method_order(drawn["method"].unique()) if m != verdict_c8.PLAIN]
+    methods = [m for m in _method_order(drawn["method"].unique()) if m != c8.PLAIN]
     fig, axes = new_figure(max(1, len(grid)), width=2.6, height=3.4)
     late = {str(u) for u in unconverged}
     for ax, sigma2 in zip(axes, grid, strict=False):

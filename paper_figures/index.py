@@ -23,8 +23,8 @@ from pathlib import Path
 
 from lucas2019.io import atomic_write_text
 from paper_figures import verdict_record
+from paper_figures.claims.judging import ClaimNumbers
 from paper_figures.common import write_or_check
-from paper_figures.judging import ClaimNumbers
 from paper_figures.verdict_record import (
     VERDICTS_JSON,
     CriterionRecord,

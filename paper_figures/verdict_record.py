@@ -11,7 +11,7 @@ are exact inverses on the file's text. Non-finite numbers are written as the str
 A verdict is *confirmatory* when its definition was fixed before the folder's first run trained
 (:func:`declare` records every definition's fingerprint in ``declared.json`` then), is unchanged
 since, and its runs use model seeds and a data subset that the definitions were not set on
-(:data:`paper_figures.claims.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); otherwise it is
+(:data:`paper_figures.claims.table.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); otherwise it is
 *exploratory*: its definition may have been chosen after looking at these runs or their like.
 """
 
@@ -29,16 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from lucas2019.io import atomic_write_text
-from paper_figures.claims import (
+from paper_figures.claims.judging import ClaimNumbers, CriterionResult, seed_label
+from paper_figures.claims.schema import Definition, fingerprinted
+from paper_figures.claims.table import (
     DEFINITIONS,
     SET_ON_SEEDS,
     SET_ON_SUBSET_SEEDS,
-    Definition,
     claim_of,
     definition_markdown,
     table_hash,
 )
-from paper_figures.judging import ClaimNumbers, CriterionResult, seed_label
 from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T
 from paper_figures.words import OUTCOMES, number, other_measure_note
 
@@ -317,7 +317,7 @@ def verdicts_file(
 
 def definition_fingerprint(definition: Definition) -> str:
     """First 12 hex digits of the SHA-256 of the definition as sorted JSON."""
-    text = json.dumps(dataclasses.asdict(definition), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(fingerprinted(definition), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
@@ -345,7 +345,7 @@ def design_of(
     """:data:`CONFIRMATORY` when ``folder/declared.json`` holds the definition's current
     fingerprint (it was fixed before the folder's runs) and none of the judged model ``seeds``
     nor the runs' ``data_subsets`` (``dataset.subset_seed`` values) is one the definitions were
-    set on (:data:`paper_figures.claims.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); else
+    set on (:data:`paper_figures.claims.table.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); else
     :data:`EXPLORATORY`."""
     path = Path(folder) / DECLARED_JSON
     if not path.exists():

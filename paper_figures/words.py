@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 
-from paper_figures.judging import OtherMeasure
+from paper_figures.claims.judging import OtherMeasure
 
-OUTCOMES = {True: "holds", False: "fails", None: "cannot judge"}
+HOLDS, FAILS, CANNOT_JUDGE = "holds", "fails", "cannot judge"
+#: a verdict's outcome in words, by its ``holds`` (True, False, None)
+OUTCOMES = {True: HOLDS, False: FAILS, None: CANNOT_JUDGE}
 
 
 def number(value: float) -> str:

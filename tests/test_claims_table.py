@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from paper_figures import claims, stats
-from paper_figures.claims import (
-    CLAIMS,
-    COLLAPSE_MEASURES,
-    DEFINITIONS,
-    IMPLEMENTATION_CHECK,
-    Criterion,
-    table_hash,
-    update_doc,
-)
+from paper_figures import stats
+from paper_figures.claims import table as claims
+from paper_figures.claims.measures import COLLAPSE_MEASURES
+from paper_figures.claims.schema import IMPLEMENTATION_CHECK, Criterion
+from paper_figures.claims.table import CLAIMS, DEFINITIONS, table_hash, update_doc
 from paper_figures.registry import FIGURES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "claims.md"

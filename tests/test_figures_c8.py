@@ -15,11 +15,13 @@ import pytest
 from scipy import stats as scipy_stats
 from test_figures_verdicts import LAM, settled, t_interval
 
-from paper_figures import effective_sigma2, fig9, verdict_c8
-from paper_figures.claims import DEFINITIONS
-from paper_figures.effective_sigma2 import ABOVE, BELOW, EffectiveSigma2
-from paper_figures.registry import FIGURES, Inputs
-from paper_figures.verdicts import compute_c8
+from paper_figures import fig9
+from paper_figures.claims import c8 as claim_c8
+from paper_figures.claims import effective_sigma2
+from paper_figures.claims.c8 import compute as compute_c8
+from paper_figures.claims.effective_sigma2 import ABOVE, BELOW, EffectiveSigma2
+from paper_figures.claims.table import DEFINITIONS
+from paper_figures.registry import FIGURES, Inputs, entry
 
 C8 = DEFINITIONS["C8/fig9"]
 K = 10
@@ -93,9 +95,9 @@ def c8(runs: pd.DataFrame):
 def test_the_frontier_is_the_best_plain_run_keeping_at_least_as_many_live_latents():
     live = [0.0, 4.0, 5.0, 6.0, 7.5, 9.0]
     want = [-180.0, -180.0, -180.0, -200.0, -220.0, -220.0]  # 9 is beyond 8: F(8)
-    assert verdict_c8.frontier(PLAIN_LIVE, PLAIN_LOG_PX, live).tolist() == want
+    assert claim_c8.frontier(PLAIN_LIVE, PLAIN_LOG_PX, live).tolist() == want
     with pytest.raises(ValueError, match="one value per plain run"):
-        verdict_c8.frontier([], [], [1.0])
+        claim_c8.frontier([], [], [1.0])
 
 
 def test_c8_scores_each_mitigation_run_against_its_seeds_frontier():
@@ -255,7 +257,7 @@ def test_fig9_draws_each_methods_advantage_over_its_seeds_frontier_per_sigma2(tm
     assert [ax.get_title() for ax in axes] == [f"σ² = {s:g}" for s in MITIGATION_SIGMA]
     assert axes[0].get_yscale() == "linear" and "plain frontier" in axes[0].get_ylabel()
     ticks = [t.get_text() for t in axes[1].get_xticklabels()]
-    assert ticks == [verdict_c8.LEARNED, "aggressive_encoder", "cyclical_annealing",
+    assert ticks == [claim_c8.LEARNED, "aggressive_encoder", "cyclical_annealing",
                      "free_bits", "free_bits_total"]  # fmt: skip
     # F(4) is -180 for seeds 0 and 2 and -200 for seed 1 (its σ² = 0.1 run is worse)
     frontier = np.array([-180.0, -200.0, -180.0])
@@ -277,7 +279,7 @@ def test_fig9_draws_each_methods_advantage_over_its_seeds_frontier_per_sigma2(tm
     row = csv.loc[(csv["method"] == "free_bits") & (csv["sigma2"] == 0.1)].iloc[0]
     assert (row["log_px_test_low"], row["log_px_test_high"]) == pytest.approx(t_interval(list(y)))
     assert row["sigma2_eff"] == pytest.approx(math.sqrt(0.1))  # 4 live: between σ² 1 and 0.1
-    plain = csv.loc[(csv["method"] == verdict_c8.PLAIN) & (csv["sigma2"] == 0.1)].iloc[0]
+    plain = csv.loc[(csv["method"] == claim_c8.PLAIN) & (csv["sigma2"] == 0.1)].iloc[0]
     values = [-180.0, -210.0, -180.0]
     assert plain["log_px_test_mean"] == pytest.approx(np.mean(values))
     assert plain["log_px_test_high"] == pytest.approx(
@@ -312,17 +314,13 @@ def test_the_registry_draws_figure_9_and_judges_c8_from_the_run_folders(tmp_path
     plain = runs["mitigation"] == "none"
     (figure,) = [f for f in FIGURES if f.definitions == ("C8/fig9",)]
     assert figure.experiment == "mitigations" and figure.default is False
-    inputs = Inputs(
-        tmp_path, LAM, pd.DataFrame(), {"fig5_fixed_sigma": runs.loc[plain]}, lambda _: None
-    )
-    drawn = figure.draw(inputs, runs.loc[~plain], tmp_path / "figures", (C8,))
+    both = {"mitigations": runs.loc[~plain], "fig5_fixed_sigma": runs.loc[plain]}
+    drawn = entry(figure, Inputs(tmp_path, LAM, pd.DataFrame(), both, lambda _: None), tmp_path)
     (verdict,) = drawn.verdicts
     assert verdict.holds is True and verdict.result("max_advantage").interval.mean == -2
-    assert (tmp_path / "figures" / "fig9.png").exists()
-    alone = figure.draw(
-        Inputs(tmp_path, LAM, pd.DataFrame(), {}, lambda _: None),
-        runs.loc[~plain],
-        tmp_path / "alone",
-        (C8,),
+    assert (tmp_path / "fig9.png").exists()
+    only = {"mitigations": runs.loc[~plain]}
+    alone = entry(
+        figure, Inputs(tmp_path, LAM, pd.DataFrame(), only, lambda _: None), tmp_path / "alone"
     )
     assert alone.verdicts[0].holds is None and any("fig5_fixed_sigma" in n for n in alone.notes)

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paper_figures.claims import DEFINITIONS
-from paper_figures.convergence import (
+from paper_figures.claims.convergence import (
     check_run,
     check_runs,
     not_converged_reason,
     total_variance_per_dim,
 )
+from paper_figures.claims.table import DEFINITIONS
 
 CRITERION = DEFINITIONS["C4a/fig5"].convergence  # ELBO, collapse and escape
 STEPS = np.arange(100, 2001, 100)  # 20 evaluations; the last 20% start at step 1600

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paper_figures.claims import DEFINITIONS, table_hash
+from paper_figures.claims.c1 import compute as compute_c1
+from paper_figures.claims.judging import judge
+from paper_figures.claims.table import DEFINITIONS, table_hash
 from paper_figures.index import MAX_LINE, IndexEntry, main, render_index, write_index
-from paper_figures.judging import judge
 from paper_figures.theme import Rendered
 from paper_figures.verdict_record import (
     CONFIRMATORY,
@@ -28,7 +29,6 @@ from paper_figures.verdict_record import (
     read,
     record,
 )
-from paper_figures.verdicts import compute_c1
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERIES = sorted(p.parent for p in (ROOT / "gallery").glob("*/verdicts.json"))
@@ -98,7 +98,7 @@ def test_write_index_opens_with_one_summary_row_per_verdict(tmp_path: Path) -> N
 
 
 def test_a_verdict_that_cannot_judge_lists_its_blocking_runs_with_what_they_need(tmp_path):
-    from paper_figures.convergence import RunConvergence
+    from paper_figures.claims.convergence import RunConvergence
 
     numbers = _c4a({0: 0.95, 1: 0.97, 2: 0.99})
     stuck = RunConvergence("runs/a", "a", 2000, 0.3, 0.1, 100, False, "the ELBO still moves")

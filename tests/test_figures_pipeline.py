@@ -16,11 +16,14 @@ import pytest
 
 from lucas2019.results import collapse_curves, collect_runs, training_curves
 from paper_figures import fig5, fig6, fig7, table1
-from paper_figures.claims import DEFINITIONS, table_hash
+from paper_figures.claims.c4a import compute as compute_c4a
+from paper_figures.claims.c4b import compute as compute_c4b
+from paper_figures.claims.c5 import compute as compute_c5
+from paper_figures.claims.c6 import compute as compute_c6
+from paper_figures.claims.table import DEFINITIONS, table_hash
 from paper_figures.index import IndexEntry, write_index
 from paper_figures.theme import fmt_value
 from paper_figures.verdict_record import read
-from paper_figures.verdicts import compute_c4a, compute_c4b, compute_c5, compute_c6
 
 # 0, 1, 2, 3 of 4 latents live at σ² = 3, 0.8, 0.4, 0.2, as #{λ_i > σ²} says
 COLLAPSE = {"σ²=0.2": 0.25, "σ²=0.4": 0.5, "σ²=0.8": 0.75, "σ²=3": 1.0}

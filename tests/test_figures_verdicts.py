@@ -12,21 +12,19 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from paper_figures.claims import DEFINITIONS
+from paper_figures.claims.c1 import compute as compute_c1
+from paper_figures.claims.c2 import compute as compute_c2
+from paper_figures.claims.c3a import compute_fig3 as compute_c3a
+from paper_figures.claims.c3a import compute_fig4 as compute_c3_encoders
+from paper_figures.claims.c3b import compute as compute_c3b
+from paper_figures.claims.c4a import compute as compute_c4a
+from paper_figures.claims.c4b import compute as compute_c4b
+from paper_figures.claims.c5 import compute as compute_c5
+from paper_figures.claims.c5 import sigma2_reach
+from paper_figures.claims.c6 import compute as compute_c6
+from paper_figures.claims.elbo_runs import steps_to_tolerance
+from paper_figures.claims.table import DEFINITIONS
 from paper_figures.verdict_record import record
-from paper_figures.verdicts import (
-    compute_c1,
-    compute_c2,
-    compute_c3_encoders,
-    compute_c3a,
-    compute_c3b,
-    compute_c4a,
-    compute_c4b,
-    compute_c5,
-    compute_c6,
-    sigma2_reach,
-    steps_to_tolerance,
-)
 
 D = 20
 LAM = 10.0 * 0.7 ** np.arange(D)  # covariance eigenvalues, descending

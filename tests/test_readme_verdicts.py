@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_figures.claims import table_hash
+from paper_figures.claims.table import table_hash
 from paper_figures.index import MAX_LINE
 from paper_figures.verdict_record import read, write
 from paper_figures.verdict_table import (

@@ -15,7 +15,7 @@ from lucas2019.config import CONF_DIR
 from lucas2019.reproduce import RUNS_CSV_COLUMNS, main, write_runs_table
 from lucas2019.run_schema import CONFIG_COLUMNS
 from paper_figures import registry
-from paper_figures.claims import table_hash
+from paper_figures.claims.table import table_hash
 from paper_figures.registry import FIGURES
 from paper_figures.verdict_record import read, verdicts_file, write
 

@@ -16,8 +16,8 @@ from lucas2019.config import ConfigError, validate
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.tracking import Tracker
 from paper_figures import fig8
-from paper_figures.claims import DEFINITIONS
-from paper_figures.verdicts import compute_c7
+from paper_figures.claims.c7 import compute as compute_c7
+from paper_figures.claims.table import DEFINITIONS
 
 # The conftest's linear VAE (analytic ELBO, full batch) trains deterministically, so the σ² a step
 # used can be checked against quantities computed along another code path.

@@ -15,10 +15,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lucas2019.linear_names import ENCODERS, OBJECTIVES
+
 from .base import VAE, gaussian_kl
 
-OBJECTIVES = ("analytic", "stochastic")
-ENCODERS = ("linear", "deep_linear", "mlp")
 DEFAULT_ENCODER_HIDDEN = {"linear": (), "deep_linear": (512,), "mlp": (1024, 512)}
 
 

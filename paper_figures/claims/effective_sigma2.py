@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from paper_figures.judging import seed_label
+from paper_figures.claims.judging import seed_label
 from paper_figures.stats import Interval, mean_interval
 from paper_figures.theme import fmt_value
 

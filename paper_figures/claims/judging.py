@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from paper_figures.claims import Criterion, Definition
-from paper_figures.convergence import RunConvergence, not_converged_reason
+from paper_figures.claims.convergence import RunConvergence, not_converged_reason
+from paper_figures.claims.schema import Criterion, Definition
 from paper_figures.stats import Interval, exact, mean_interval
 from paper_figures.theme import fmt_value
 

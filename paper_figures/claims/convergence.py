@@ -1,5 +1,5 @@
 """Whether a run had converged when it stopped, judged on its metrics.csv by a definition's
-:class:`~paper_figures.claims.Convergence`, and its escape from the collapsed start.
+:class:`~paper_figures.claims.schema.Convergence`, and its escape from the collapsed start.
 
 A deep VAE starts collapsed: every latent at the prior and every example reconstructed by the
 data mean, so the closed-form optimal σ² (``sigma2_optimal``, the E_q squared error per
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from paper_figures.claims import Convergence
+from paper_figures.claims.schema import Convergence
 from paper_figures.common import metric_curve, require_columns
 from paper_figures.theme import fmt_value
 
