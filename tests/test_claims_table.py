@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from paper_figures import stats
 from paper_figures.claims import table as claims
-from paper_figures.claims.measures import COLLAPSE_MEASURES
+from paper_figures.claims.measures import COLLAPSE_MEASURES, MEASURES
 from paper_figures.claims.schema import IMPLEMENTATION_CHECK, Criterion
 from paper_figures.claims.table import CLAIMS, DEFINITIONS, table_hash, update_doc
 from paper_figures.registry import FIGURES
@@ -120,3 +122,38 @@ def test_the_generated_block_is_rewritten_and_checked(tmp_path, capsys):
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("intro\n") and text.endswith("outro\n") and "\nold\n" not in text
     assert f"Claims table `{table_hash()}`" in text
+
+
+def _hash_as_first_declared() -> str:
+    """The table's hash recomputed the way it was first declared (one literal in one module):
+    every claim's dataclasses.asdict (the computation link dropped), the measures and the
+    interval method, as sorted compact JSON."""
+
+    def without_computation(value):
+        if isinstance(value, dict):
+            return {k: without_computation(v) for k, v in value.items() if k != "compute"}
+        if isinstance(value, list | tuple):
+            return [without_computation(v) for v in value]
+        return value
+
+    table = {
+        "claims": [without_computation(asdict(c)) for c in CLAIMS.values()],
+        "measures": MEASURES,
+        "interval": {
+            "confidence": stats.CONFIDENCE,
+            "bootstrap_from": stats.BOOTSTRAP_FROM,
+            "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
+            "bootstrap_seed": stats.BOOTSTRAP_SEED,
+            "methods": [stats.STUDENT_T, stats.BOOTSTRAP_T],
+        },
+    }
+    text = json.dumps(table, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def test_the_claim_modules_collect_to_the_table_as_logged():
+    # The definitions moved from one literal into one module per claim; a definition's link to
+    # its computation is not part of what it means. The hash taken over the collected definitions
+    # is the one the log recorded for them before the move.
+    assert table_hash() == _hash_as_first_declared() == "775704aeb08f"
+    assert all(d.compute is not None for d in DEFINITIONS.values())

@@ -1,0 +1,97 @@
+"""The figures' import directions: the claims below the figures, the claims' shared core below the
+claim modules, no claim module reading another, and only PyTorch-free lucas2019 modules read."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ROOT / "paper_figures"
+CLAIMS = FIGURES / "claims"
+
+
+def _module(path: Path) -> str:
+    """'paper_figures/claims/c1.py' -> 'paper_figures.claims.c1'."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports (absolute names; ``from a import b`` counts as 'a.b' when
+    a.b is a module of ours, else as 'a')."""
+    package = _module(path) if path.name == "__init__.py" else _module(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                name = f"{base}.{alias.name}"
+                is_module = (ROOT / Path(*name.split("."))).with_suffix(".py").exists()
+                found.add(name if is_module else base)
+    return found
+
+
+def _graph(folder: Path) -> dict[str, set[str]]:
+    return {_module(p): _imports(p) for p in sorted(folder.rglob("*.py"))}
+
+
+def _ours(names: set[str], prefix: str) -> set[str]:
+    return {n for n in names if n == prefix or n.startswith(prefix + ".")}
+
+
+CLAIM_MODULES = {_module(p) for p in CLAIMS.glob("c[0-9]*.py")}
+CLAIMS_TABLE = "paper_figures.claims.table"
+#: the modules below the claims that the claims may read (plain helpers, no figure)
+BELOW_CLAIMS = {
+    "paper_figures.common",
+    "paper_figures.stats",
+    "paper_figures.theme",
+    "paper_figures.words",
+}
+
+
+def test_the_claims_import_no_figure_and_their_core_no_claim():
+    graph = _graph(FIGURES)
+    assert CLAIM_MODULES == {
+        f"paper_figures.claims.c{n}" for n in "1 2 3a 3b 4a 4b 5 6 7 8".split()
+    }
+    for module, imports in graph.items():
+        if not module.startswith("paper_figures.claims"):
+            continue
+        outside = _ours(imports, "paper_figures") - _ours(imports, "paper_figures.claims")
+        assert outside <= BELOW_CLAIMS, f"{module} imports {outside - BELOW_CLAIMS}: a figure"
+        claims_read = _ours(imports, "paper_figures.claims") & (CLAIM_MODULES | {CLAIMS_TABLE})
+        if module == CLAIMS_TABLE or module.endswith("__main__"):
+            continue
+        if module in CLAIM_MODULES:  # a claim reads the core, never another claim
+            assert not claims_read, f"{module} imports {claims_read}"
+        else:  # the core is below every claim
+            assert not claims_read, f"the claims' core module {module} imports {claims_read}"
+    for helper in BELOW_CLAIMS:  # and the helpers reach no claim module or table
+        reads = _ours(graph[helper], "paper_figures.claims") & (CLAIM_MODULES | {CLAIMS_TABLE})
+        assert not reads, f"{helper} imports {reads}"
+
+
+def test_the_figures_read_only_torch_free_lucas2019_modules_and_linear_vae_reads_neither():
+    read = set()
+    for imports in _graph(FIGURES).values():
+        read |= _ours(imports, "lucas2019")
+    assert "lucas2019.linear_names" in read  # the encoder and objective names
+    code = f"import sys; import {', '.join(sorted(read))}; assert 'torch' not in sys.modules"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    for module, imports in _graph(ROOT / "linear_vae").items():
+        ours = _ours(imports, "lucas2019") | _ours(imports, "paper_figures")
+        assert not ours, f"{module} imports {ours}"
+    for module, imports in _graph(ROOT / "lucas2019").items():
+        figures = _ours(imports, "paper_figures")
+        # the orchestrator, which needs both the trainer and the figures, is the one exception
+        assert not figures or module == "lucas2019.reproduce", f"{module} imports {figures}"
