@@ -79,7 +79,7 @@ def compute_fig4(
     curves: pd.DataFrame, mle: float, expected: Sequence[str], definition: Definition
 ) -> ClaimNumbers:
     """C3a on Figure 4 from linear-decoder training curves with an ``encoder`` column (else as
-    :func:`compute_c3a`) and the pPCA MLE: per seed, the largest (final ELBO − MLE) and the
+    :func:`compute_fig3`) and the pPCA MLE: per seed, the largest (final ELBO − MLE) and the
     largest (MLE − final ELBO) over the ``expected`` encoders, relative to max(1, |MLE|)."""
     runs = per_run(curves, "encoder", mle, tail_fraction=definition.parameter("tail_fraction"))
     grid = [(e,) for e in expected]

@@ -47,8 +47,10 @@ def compute(
     definition: Definition,
     noise: Mapping[str, Mapping[str, float]] | None = None,
 ) -> ClaimNumbers:
-    """C3b on Figure 3 from the same curves and MLE as :func:`compute_c3a`: per seed, the
-    stochastic minus the analytic objective's steps to the tolerance (:func:`steps_to_tolerance`).
+    """C3b on Figure 3 from the same curves and MLE as C3a's
+    (:func:`paper_figures.claims.c3a.compute_fig3`): per seed, the stochastic minus the analytic
+    objective's steps to the tolerance
+    (:func:`~paper_figures.claims.elbo_runs.steps_to_tolerance`).
     A run that never stays within it counts as arriving one evaluation after its end: the
     difference is then a bound in the direction that run's slowness points (a seed where neither
     arrives is left out). ``noise`` (objective -> named spreads of the objective and its

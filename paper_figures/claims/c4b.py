@@ -89,10 +89,11 @@ def compute(
     eigenvalues: Sequence[float],
     definition: Definition,
 ) -> ClaimNumbers:
-    """C4b from the same runs and curves as :func:`compute_c4a` and the data-covariance
-    ``eigenvalues``: per seed, the mean over the σ² grid of |predicted − measured live latents|
-    / k with predicted = min(k, #{λ_i > σ²}) and measured = k · (1 − collapsed fraction). Where
-    the measured level falls short of or exceeds the prediction is reported with the numbers."""
+    """C4b from the same runs and curves as C4a (:func:`paper_figures.claims.c4a.compute`) and
+    the data-covariance ``eigenvalues``: per seed, the mean over the σ² grid of |predicted −
+    measured live latents| / k with predicted = min(k, #{λ_i > σ²}) and measured = k · (1 −
+    collapsed fraction). Where the measured level falls short of or exceeds the prediction is
+    reported with the numbers."""
     rows, seeds = fixed_sigma2_runs(runs, definition)
     lam = check_eigenvalues(eigenvalues)
     read = finished_rows(seeds, rows)

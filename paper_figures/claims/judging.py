@@ -1,12 +1,12 @@
 """From per-seed statistics to an outcome: intervals over seeds, compared with a definition's
-criteria (:mod:`paper_figures.claims`).
+criteria (:mod:`paper_figures.claims.schema`).
 
-A claim's compute function (:mod:`paper_figures.verdicts`) finds the seeds whose runs all finished
-(:func:`finished_seeds`), computes its statistics for each and hands them to :func:`judge`. A
-criterion holds when the interval of its statistic lies wholly on the claim's side of the
-threshold, fails when it lies wholly on the other side, and cannot be judged when it straddles
-the threshold or fewer than the definition's minimum seeds have a value. A requirement is met
-when every criterion of one of its ways holds; the claim holds when every requirement is met.
+A claim module's computation (e.g. :func:`paper_figures.claims.c4a.compute`) finds the seeds whose
+runs all finished (:func:`finished_seeds`), computes its statistics for each and hands them to
+:func:`judge`. A criterion holds when the interval of its statistic lies wholly on the claim's side
+of the threshold, fails when it lies wholly on the other side, and cannot be judged when it
+straddles the threshold or fewer than the definition's minimum seeds have a value. A requirement is
+met when every criterion of one of its ways holds; the claim holds when every requirement is met.
 """
 
 from __future__ import annotations
