@@ -73,16 +73,7 @@ def test_c1_and_c2_are_implementation_checks_and_closed_form():
         assert CLAIMS[claim].kind == IMPLEMENTATION_CHECK
         assert all(d.min_seeds == 1 and d.convergence is None for d in CLAIMS[claim].definitions)
     trained = [d for c in CLAIMS if c not in ("C1", "C2") for d in CLAIMS[c].definitions]
-    assert [c for c in CLAIMS if c not in ("C1", "C2")] == [
-        "C3a",
-        "C3b",
-        "C4a",
-        "C4b",
-        "C5",
-        "C6",
-        "C7",
-        "C8",
-    ]
+    assert list(CLAIMS)[:2] == ["C1", "C2"]  # the closed-form checks come first
     assert all(d.min_seeds == 3 and d.min_steps == 1000 for d in trained)
     assert all(d.convergence is not None for d in trained)  # every trained verdict checks it
 
