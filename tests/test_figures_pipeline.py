@@ -52,12 +52,12 @@ def test_pipeline(linear_sweep, tmp_path: Path) -> None:
 
     # The job that never started leaves seed 0 without σ² = 0.05: no seed finished the sweep.
     lam, trained = linear_sweep.eigenvalues, training_curves(runs)
-    v4 = compute_c4b(runs, trained, lam, unlimited("C4b/fig7"))
+    v4 = compute_c4b(runs, trained, unlimited("C4b/fig7"), lam)
     assert (v4.holds, v4.n) == (None, 0)
     assert v4.left_out == {0: f"no completed run for {never}"}
     # Without it, the one seed's numbers are the theory's; one seed is too few to judge.
     started = runs.loc[runs["status"] != "missing"]
-    v4 = compute_c4b(started, trained, lam, unlimited("C4b/fig7"))
+    v4 = compute_c4b(started, trained, unlimited("C4b/fig7"), lam)
     assert (v4.holds, v4.seeds) == (None, (0,))
     assert {s: 1 - q["live (ε, δ)"] / 4 for s, q in v4.by_setting.items()} == COLLAPSE
     assert {s: 1 - q["live AU"] / 4 for s, q in v4.by_setting.items()} == COLLAPSE
@@ -70,7 +70,7 @@ def test_pipeline(linear_sweep, tmp_path: Path) -> None:
         "σ²=0.8": 25,
         "σ²=3": np.inf,
     }
-    v4a = compute_c4a(started, trained, lam, unlimited("C4a/fig5"))
+    v4a = compute_c4a(started, trained, unlimited("C4a/fig5"), lam)
     assert v4a.values("spearman_sigma2") == pytest.approx((1.0,))
     # the held-out split gives the same collapse, and MI shrinks as σ² grows
     held_out = {s: q["(ε, δ) held-out"] for s, q in v4a.by_setting.items()}
@@ -126,11 +126,11 @@ def test_pipeline(linear_sweep, tmp_path: Path) -> None:
 def test_three_real_seeds_give_a_verdict_with_an_interval(fixed_sigma2_seeds, linear_sweep):
     runs = collect_runs(fixed_sigma2_seeds)
     curves = training_curves(runs)
-    numbers = compute_c4a(runs, curves, linear_sweep.eigenvalues, unlimited("C4a/fig5"))
+    numbers = compute_c4a(runs, curves, unlimited("C4a/fig5"), linear_sweep.eigenvalues)
     assert numbers.seeds == (0, 1, 2) and numbers.holds is True
     assert {s: q["(ε, δ)"] for s, q in numbers.by_setting.items()} == pytest.approx(COLLAPSE)
     interval = numbers.result("spearman_sigma2").interval
     assert (interval.low, interval.high, interval.n) == (1.0, 1.0, 3)
     assert numbers.result("spearman_sigma2").holds is True
-    level = compute_c4b(runs, curves, linear_sweep.eigenvalues, unlimited("C4b/fig7"))
+    level = compute_c4b(runs, curves, unlimited("C4b/fig7"), linear_sweep.eigenvalues)
     assert level.holds is True and level.values("mean_level_error") == (0.0, 0.0, 0.0)

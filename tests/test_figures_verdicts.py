@@ -242,7 +242,7 @@ def test_c5_cannot_judge_where_the_adam_bound_keeps_sigma2_from_its_optimum():
 
 
 def c4a(table: pd.DataFrame, key: str = "C4a/fig5"):
-    return compute_c4a(table, settled(table), LAM, DEFINITIONS[key])
+    return compute_c4a(table, settled(table), DEFINITIONS[key], LAM)
 
 
 def test_c4a_rises_on_every_seed_and_every_measure_agrees():
@@ -330,7 +330,7 @@ def test_c4b_compares_the_level_of_live_latents_with_the_prediction(
 ):
     live = [K * (1 - c) for c in collapse]
     numbers = compute_c4b(
-        runs([collapse] * 3), settled(runs([collapse] * 3)), LAM, DEFINITIONS["C4b/fig7"]
+        runs([collapse] * 3), settled(runs([collapse] * 3)), DEFINITIONS["C4b/fig7"], LAM
     )
     assert numbers.values("mean_level_error") == pytest.approx([error] * 3)
     assert numbers.holds is holds
@@ -352,7 +352,7 @@ def test_a_verdict_reading_an_unconverged_run_cannot_judge_and_suggests_a_length
     curves = settled(table)
     rising = (curves["run_dir"] == "fixed/0.1/2") & (curves["metric"] == "elbo")
     curves.loc[rising, "value"] = -600 + 0.25 * curves.loc[rising, "step"]  # a straight rise
-    numbers = compute_c4a(table, curves, LAM, DEFINITIONS["C4a/fig5"])
+    numbers = compute_c4a(table, curves, DEFINITIONS["C4a/fig5"], LAM)
     assert numbers.holds is None and numbers.values("spearman_sigma2") == pytest.approx([1.0] * 3)
     assert numbers.reason == (
         "not converged: 1 runs, fixed/0.1/2 (the ELBO made 21% of its change in the last 20% of "

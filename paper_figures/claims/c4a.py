@@ -23,11 +23,11 @@ from paper_figures.claims.compute import (
     fixed_sigma2_runs,
     measures_by_sigma2,
     mi_ceiling_note,
+    on_runs,
     seed_numbers,
     total_variance,
     with_other_measures,
 )
-from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import (
     ClaimNumbers,
     with_convergence,
@@ -96,8 +96,8 @@ def _c4a_statistics(score: pd.Series, fractions: bool) -> dict[str, float]:
 def compute(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
-    eigenvalues: Sequence[float] | None,
     definition: Definition,
+    eigenvalues: Sequence[float] | None = None,
 ) -> ClaimNumbers:
     """C4a from deep-VAE runs with fixed σ² (collect_runs rows: ``run_dir``, ``sigma2``,
     ``seed``, ``status``, ``step``, ``latent_dim`` + the measures' columns; learned-σ² and
@@ -124,11 +124,6 @@ def compute(
     return with_convergence(with_other_measures(compute, definition), list(checks.values()))
 
 
-def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
-    """:func:`compute` on the runs, curves and tables a figure reads."""
-    return compute(evidence.runs, evidence.curves, evidence.eigenvalues, definition)
-
-
 CLAIM = Claim(
     "C4a",
     "collapse rises monotonically with fixed σ²",
@@ -143,7 +138,7 @@ CLAIM = Claim(
             (_C4_RISES,),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **TRAINED,
         ),
     ),

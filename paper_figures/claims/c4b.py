@@ -23,11 +23,11 @@ from paper_figures.claims.compute import (
     fixed_sigma2_runs,
     measures_by_sigma2,
     mi_ceiling_note,
+    on_runs,
     seed_numbers,
     total_variance,
     with_other_measures,
 )
-from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import (
     ClaimNumbers,
     with_convergence,
@@ -86,8 +86,8 @@ def _level_notes(
 def compute(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
-    eigenvalues: Sequence[float],
     definition: Definition,
+    eigenvalues: Sequence[float],
 ) -> ClaimNumbers:
     """C4b from the same runs and curves as C4a (:func:`paper_figures.claims.c4a.compute`) and
     the data-covariance ``eigenvalues``: per seed, the mean over the σ² grid of |predicted −
@@ -128,11 +128,6 @@ def compute(
     return with_convergence(with_other_measures(compute, definition), list(checks.values()))
 
 
-def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
-    """:func:`compute` on the runs, curves and tables a figure reads."""
-    return compute(evidence.runs, evidence.curves, evidence.eigenvalues, definition)
-
-
 CLAIM = Claim(
     "C4b",
     "the linear prediction min(k, #{λ_i > σ²}) sets the level of live latents at each fixed σ²",
@@ -148,7 +143,7 @@ CLAIM = Claim(
             (_C4_LEVEL,),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **TRAINED,
         ),
     ),

@@ -20,11 +20,11 @@ from paper_figures.claims.compute import (
     convergence_checks,
     finished_rows,
     mi_ceiling_note,
+    on_runs,
     seed_numbers,
     total_variance,
     with_other_measures,
 )
-from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import (
     ClaimNumbers,
     finished_seeds,
@@ -220,11 +220,6 @@ def _c5_settings(done: pd.DataFrame, common: pd.Index) -> dict[str, dict[str, fl
     return out
 
 
-def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
-    """:func:`compute` on the runs, curves and tables a figure reads."""
-    return compute(evidence.runs, evidence.curves, definition, evidence.eigenvalues)
-
-
 CLAIM = Claim(
     "C5",
     "learning σ² removes most of the collapse; a large initial σ² leaves some",
@@ -240,7 +235,7 @@ CLAIM = Claim(
             parameters=(_C5_REACH,),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **TRAINED,
         ),
         Definition(
@@ -252,7 +247,7 @@ CLAIM = Claim(
             parameters=(_C5_REACH,),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **TRAINED,
         ),
     ),

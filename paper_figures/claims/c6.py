@@ -18,11 +18,11 @@ from paper_figures.claims.compute import (
     convergence_checks,
     finished_rows,
     mi_ceiling_note,
+    on_runs,
     seed_numbers,
     total_variance,
     with_other_measures,
 )
-from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import (
     ClaimNumbers,
     finished_seeds,
@@ -172,11 +172,6 @@ def compute(
     return with_convergence(with_other_measures(compute, definition), list(checks.values()))
 
 
-def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
-    """:func:`compute` on the runs, curves and tables a figure reads."""
-    return compute(evidence.runs, evidence.curves, definition, evidence.eigenvalues)
-
-
 CLAIM = Claim(
     "C6",
     "KL annealing only delays collapse",
@@ -225,7 +220,7 @@ CLAIM = Claim(
             ),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **TRAINED,
         ),
     ),

@@ -15,10 +15,10 @@ from paper_figures.claims.choices import (
 from paper_figures.claims.compute import (
     convergence_checks,
     finished_rows,
+    on_runs,
     seed_numbers,
     total_variance,
 )
-from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import (
     ClaimNumbers,
     finished_seeds,
@@ -145,11 +145,6 @@ def compute(
     return with_convergence(numbers, list(checks.values()))
 
 
-def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
-    """:func:`compute` on the runs, curves and tables a figure reads."""
-    return compute(evidence.runs, evidence.curves, definition, evidence.eigenvalues)
-
-
 CLAIM = Claim(
     "C7",
     "the worse ELBO a large initial learned σ² ends with is a local optimum: it stays "
@@ -197,7 +192,7 @@ CLAIM = Claim(
                 "shorter run leaves even a fast rule's σ² little time to settle"
             ),
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **SEEDS,
         ),
     ),

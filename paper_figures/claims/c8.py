@@ -16,12 +16,12 @@ from paper_figures.claims.compute import (
     convergence_checks,
     finished_rows,
     mi_ceiling_note,
+    on_runs,
     seed_numbers,
     total_variance,
     with_other_measures,
 )
 from paper_figures.claims.effective_sigma2 import EffectiveSigma2
-from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import (
     ClaimNumbers,
     finished_seeds,
@@ -247,11 +247,6 @@ def _c8_seed(
     return {"max_advantage": float(scored[-1]["advantage"].max())}
 
 
-def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
-    """:func:`compute` on the runs, curves and tables a figure reads."""
-    return compute(evidence.runs, evidence.curves, definition, evidence.eigenvalues)
-
-
 CLAIM = Claim(
     "C8",
     "at equal live latents, no collapse mitigation beats a plain VAE with a well-chosen "
@@ -293,7 +288,7 @@ CLAIM = Claim(
             ),
             other_measures=("active_units",),
             convergence=COLLAPSE_CONVERGENCE,
-            compute=from_evidence,
+            compute=on_runs(compute),
             **TRAINED,
         ),
     ),

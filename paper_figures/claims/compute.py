@@ -12,6 +12,7 @@ import pandas as pd
 
 from lucas2019.run_schema import MI_CEILING_MARGIN_NATS
 from paper_figures.claims.convergence import RunConvergence, check_runs, total_variance_per_dim
+from paper_figures.claims.evidence import Evidence
 from paper_figures.claims.judging import ClaimNumbers, OtherMeasure, Seeds, finished_seeds, judge
 from paper_figures.claims.measures import (
     BY_NAME,
@@ -21,6 +22,7 @@ from paper_figures.claims.measures import (
     live_latents,
 )
 from paper_figures.claims.schema import (
+    Computation,
     Definition,
 )
 from paper_figures.common import (
@@ -208,3 +210,17 @@ def fixed_sigma2_runs(runs: pd.DataFrame, definition: Definition) -> tuple[pd.Da
         "collect_runs()",
     )
     return rows, finished_seeds(rows, ["sigma2"], definition.min_steps)
+
+
+#: a run-based computation: ``compute(runs, curves, definition, eigenvalues)``
+RunsComputation = Callable[[pd.DataFrame, pd.DataFrame, Definition, np.ndarray], ClaimNumbers]
+
+
+def on_runs(compute: RunsComputation) -> Computation:
+    """The definition's computation for a run-based ``compute``: called on the runs of the
+    experiments a figure reads, their training curves and the data-covariance eigenvalues."""
+
+    def from_evidence(evidence: Evidence, definition: Definition) -> ClaimNumbers:
+        return compute(evidence.runs, evidence.curves, definition, evidence.eigenvalues)
+
+    return from_evidence
