@@ -18,7 +18,7 @@ def loaded_after(statement: str, modules: tuple[str, ...]) -> list[str]:
 
 def test_figures_and_theory_import_without_torch():
     statement = (
-        "import paper_figures.verdicts, paper_figures.index, paper_figures.table1, linear_vae"
+        "import paper_figures.registry, paper_figures.claims.table, paper_figures.index, linear_vae"
     )
     assert loaded_after(statement, ("torch",)) == []
 
