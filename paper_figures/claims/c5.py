@@ -220,35 +220,32 @@ def _c5_settings(done: pd.DataFrame, common: pd.Index) -> dict[str, dict[str, fl
     return out
 
 
+def _definition(key: str, judged_on: str) -> Definition:
+    """C5's definition on one figure: the same judgement of the runs ``judged_on`` names."""
+    return Definition(
+        key,
+        judged_on,
+        "eps_delta",
+        PRIMARY_COLLAPSE_REASON,
+        _C5_REQUIREMENTS,
+        parameters=(_C5_REACH,),
+        other_measures=OTHER_COLLAPSE,
+        convergence=COLLAPSE_CONVERGENCE,
+        compute=on_runs(compute),
+        **TRAINED,
+    )
+
+
 CLAIM = Claim(
     "C5",
     "learning σ² removes most of the collapse; a large initial σ² leaves some",
     REPRODUCTION,
     "the paper's claim, judged on trained models",
     (
-        Definition(
+        _definition(
             "C5/fig6",
             f"fig6_learned_sigma with fig5_fixed_sigma: {_C5_FIXED_AND_LEARNED} (Figure 6)",
-            "eps_delta",
-            PRIMARY_COLLAPSE_REASON,
-            _C5_REQUIREMENTS,
-            parameters=(_C5_REACH,),
-            other_measures=OTHER_COLLAPSE,
-            convergence=COLLAPSE_CONVERGENCE,
-            compute=on_runs(compute),
-            **TRAINED,
         ),
-        Definition(
-            "C5/table1",
-            f"table1: {_C5_FIXED_AND_LEARNED} (Table 1)",
-            "eps_delta",
-            PRIMARY_COLLAPSE_REASON,
-            _C5_REQUIREMENTS,
-            parameters=(_C5_REACH,),
-            other_measures=OTHER_COLLAPSE,
-            convergence=COLLAPSE_CONVERGENCE,
-            compute=on_runs(compute),
-            **TRAINED,
-        ),
+        _definition("C5/table1", f"table1: {_C5_FIXED_AND_LEARNED} (Table 1)"),
     ),
 )
