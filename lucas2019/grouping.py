@@ -35,10 +35,14 @@ STACKABLE_MODELS = ("mlp_vae", "linear_vae", "linear_decoder")
 STACKABLE_LIKELIHOODS = ("gaussian_fixed", "gaussian_learned")
 #: stack=auto on CPU stacks a group only if one member's training step costs at most this many
 #: MFLOP (:func:`step_mflop`). Why: stacking saves per-operation overhead, not arithmetic, so it
-#: pays only while a member's matmuls are too small to keep a core busy. Stacked steps over one
-#: member after another (11 members, one thread, full batch; digits MLP unless noted): 2.41x at 17
-#: MFLOP, 1.68x at 47, 1.29x at 70, 1.13x at 117, 1.02x at 83 (1,000 examples, 64/32 widths),
-#: 1.00x at 233 (1,000 examples, the cpu scale), 0.86x at 664 and 0.74x at 3,262 (MNIST-sized).
+#: pays only while a member's matmuls are too small to keep a core busy; from the cpu scale's
+#: digits model up, one run's step already reaches about half of a core's fp32 GEMM rate, and the
+#: stacked step's activations (members x examples x width) stream from memory where one run's
+#: stay in cache. Stacked steps over one member after another (11 members, one thread, full batch;
+#: digits MLP unless noted): 2.41x at 17 MFLOP, 1.68x at 47, 1.29x at 70, 1.13x at 117, 1.02x at
+#: 83 (1,000 examples, 64/32 widths); with freed memory kept for the next step
+#: (:mod:`lucas2019.allocator`), 0.93x at 233 (1,000 examples, the cpu scale), 0.94x at 664
+#: (256/128 widths) and 0.74x at 3,262 (MNIST-sized).
 CPU_MAX_STEP_MFLOP = 150.0
 
 

@@ -18,7 +18,8 @@ A member whose loss or ELBO is not finite is marked ``diverged`` and leaves the 
 parameters and optimiser state as the normal trainer would leave them and its last good
 checkpoint; the others go on unchanged. Members resumed from checkpoints at different steps join
 the stack when the group reaches their step. On a GPU matmuls run in full fp32 (TF32 off: σ² down to
-1e-4 needs the precision). What can be stacked is decided by :mod:`lucas2019.grouping`.
+1e-4 needs the precision); on CPU freed activations stay in the process for the next step
+(:mod:`lucas2019.allocator`). What can be stacked is decided by :mod:`lucas2019.grouping`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from lucas2019 import grouping, trainer
+from lucas2019.allocator import keep_freed_memory
 from lucas2019.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def train_group(members: Sequence[Member]) -> list[dict | Exception]:
     if runs:
         group = _Group(runs, members, outcomes)
         try:
-            with _fp32_matmuls(), trainer._stop_on_signals() as stop:
+            with fp32_matmuls(), keep_freed_memory(), trainer._stop_on_signals() as stop:
                 group.run(stop)
         except trainer.Preempted:
             raise
@@ -124,7 +126,7 @@ def _global_stream(device: torch.device) -> torch.Generator:
 
 
 @contextlib.contextmanager
-def _fp32_matmuls() -> Iterator[None]:
+def fp32_matmuls() -> Iterator[None]:
     """TF32 off on CUDA within the block (it rounds matmul inputs to 10 mantissa bits)."""
     matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
     saved = matmul.allow_tf32, cudnn.allow_tf32

@@ -13,14 +13,18 @@ rounds). ``--processes`` worker processes run on each side:
 
 Each side's time runs from its first unit's start to its last unit's end, in the trainer's own
 calls (imports and config composition excluded; the one evaluation and checkpoint at the end
-included). Throughput is member-steps per second.
+included). Throughput is member-steps per second; times a member step's FLOP
+(:func:`lucas2019.grouping.step_mflop`) it is the side's achieved GFLOP/s, printed next to the
+same machine's fp32 GEMM rate, measured in the same run between the rounds (a square ``torch.mm``
+on ``--processes`` threads, or on the GPU with TF32 off): the ceiling a side could reach.
 
     python scripts/bench_grid.py [--model digits|mnist_cpu|mnist_paper] [--device cpu|cuda]
         [--seeds 1] [--likelihoods fixed[,learned]] [--examples 1000] [--steps 200] [--rounds 2]
         [--processes 2] [--override KEY=VALUE ...]
 
 Last line: ``grid_over_processes=<ratio>`` (the launcher's chosen path over processes; >= 1 is
-the goal). ``stacked_over_processes`` is the group stacked regardless of the rule (stack=always).
+the goal). ``stacked_over_processes`` is the group stacked regardless of the rule (stack=always),
+``stacked_over_gemm`` the stacked side's achieved rate over the GEMM rate.
 """
 
 from __future__ import annotations
@@ -117,6 +121,22 @@ def throughput(
     return len(jobs) * steps / (last - first)
 
 
+def gemm_gflops(device: str, threads: int, size: int = 2048, seconds: float = 1.0) -> float:
+    """The fp32 rate of a square ``torch.mm`` of ``size`` on ``device`` (``threads`` torch threads
+    on CPU; TF32 off on a GPU), GFLOP/s: 2·size³ FLOP per product, repeated for ``seconds``."""
+    torch.set_num_threads(threads)
+    a, b = (torch.randn(size, size, device=device) for _ in range(2))
+    with stacked.fp32_matmuls():
+        a @ b  # first call: allocation and library set-up
+        products, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            c = a @ b
+            products += 1
+        float(c[0, 0])  # waits for a GPU's queue
+        elapsed = time.perf_counter() - start
+    return 2 * size**3 * products / elapsed / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=list(MODELS), default="digits")
@@ -146,6 +166,7 @@ def main() -> None:
     if any(unit.stacked for unit in plans["grid"]):
         del plans["stacked"]  # the grid's own plan
     rates: dict[str, list[float]] = {name: [] for name in plans}
+    gemm: list[float] = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         args.processes, mp_context=context, initializer=warm_up, initargs=(jobs[0],)
@@ -154,9 +175,10 @@ def main() -> None:
             order = list(plans) if round_ % 2 == 0 else list(plans)[::-1]
             for name in order:
                 rates[name].append(throughput(pool, plans[name], jobs, root / name, args.steps))
+            gemm.append(gemm_gflops(args.device, args.processes))  # the workers are idle now
             print(
                 f"round {round_}: " + ", ".join(f"{n} {rates[n][-1]:.1f}" for n in plans),
-                "member-steps/s",
+                f"member-steps/s, fp32 GEMM {gemm[-1]:.1f} GFLOP/s",
             )
     shutil.rmtree(root, ignore_errors=True)
     rate = {name: statistics.median(values) for name, values in rates.items()}
@@ -167,9 +189,19 @@ def main() -> None:
         f"{args.steps} steps, {args.processes} processes"
     )
     print("grid plan: " + "; ".join(sorted({u.reason for u in plans["grid"]})))
+    ceiling = statistics.median(gemm)
+    where = f"{args.processes} threads" if args.device == "cpu" else "TF32 off"
+    print(f"fp32 GEMM ({where}): {ceiling:.1f} GFLOP/s")
     for name, value in rate.items():
         hours = 20000 * len(jobs) / value / 3600
-        print(f"{name}: {value:.1f} member-steps/s, 20,000 steps of every job in {hours:.2f} h")
+        achieved = value * mflop / 1e3
+        print(
+            f"{name}: {value:.1f} member-steps/s = {achieved:.1f} GFLOP/s "
+            f"({achieved / ceiling:.0%} of the GEMM rate), 20,000 steps of every job in "
+            f"{hours:.2f} h"
+        )
+    stacked_side = "stacked" if "stacked" in rate else "grid"
+    print(f"stacked_over_gemm={rate[stacked_side] * mflop / 1e3 / ceiling:.3f}")
     if "stacked" in rate:
         print(f"stacked_over_processes={rate['stacked'] / rate['processes']:.3f}")
     print(f"grid_over_processes={rate['grid'] / rate['processes']:.3f}")
