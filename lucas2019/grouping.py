@@ -42,7 +42,8 @@ STACKABLE_LIKELIHOODS = ("gaussian_fixed", "gaussian_learned")
 #: digits MLP unless noted): 2.41x at 17 MFLOP, 1.68x at 47, 1.29x at 70, 1.13x at 117, 1.02x at
 #: 83 (1,000 examples, 64/32 widths); with freed memory kept for the next step
 #: (:mod:`lucas2019.allocator`), 0.93x at 233 (1,000 examples, the cpu scale), 0.94x at 664
-#: (256/128 widths) and 0.74x at 3,262 (MNIST-sized).
+#: (256/128 widths) and 0.74x at 3,262 (MNIST-sized), on a shared machine. On idle cores the
+#: whole Figure 5 group at 233 MFLOP, 2,000 steps (scripts/bench_grid.py): 1.03x.
 CPU_MAX_STEP_MFLOP = 150.0
 
 
