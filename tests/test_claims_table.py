@@ -19,7 +19,7 @@ from paper_figures.claims.table import CLAIMS, DEFINITIONS, table_hash, update_d
 from paper_figures.registry import FIGURES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "claims.md"
-ENTRY = re.compile(r"^### (\d{4}-\d{2}-\d{2}): ", re.MULTILINE)
+ENTRY = re.compile(r"^### (\d{4}-\d{2}-\d{2})(?: \d{2}:\d{2} UTC)?: ", re.MULTILINE)
 HASH = re.compile(r"Table hash: `([0-9a-f]{12})`\.?\s*$")
 
 
