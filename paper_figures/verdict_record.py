@@ -421,6 +421,7 @@ def _verdict_from(d: Mapping[str, Any]) -> VerdictRecord:
         by_setting={s: {k: _number(v) for k, v in q.items()} for s, q in d["by_setting"].items()},
         blocking=tuple(BlockingRun(**b) for b in d["blocking"]),
         runs=tuple(d["runs"]),
+        as_it_stands=d.get("as_it_stands", ""),  # files before the convergence band lack it
     )
 
 
