@@ -170,7 +170,7 @@ def test_a_band_that_changes_the_outcome_blocks_and_names_only_that_run():
     decided = settle(numbers, RUNS, LAM, outcome)
     assert decided.holds is None and decided.as_it_stands is True
     assert [c.run_dir for c in decided.convergence if c.blocks] == ["a"]
-    assert decided.reason.startswith("not converged: 1 of 3 runs could change the outcome, a (")
+    assert decided.reason.startswith("not converged: 1 of 3 runs could still change it, a (")
     assert decided.reason.endswith("as it stands it would hold")
 
 

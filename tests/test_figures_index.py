@@ -104,19 +104,19 @@ def test_a_verdict_that_cannot_judge_lists_its_blocking_runs_with_what_they_need
     numbers = dataclasses.replace(
         numbers,
         holds=None,
-        reason="not converged: 1 of 1 runs could change the outcome, a (...)",
+        reason="not converged: 1 of 1 runs could still change it, a (...)",
         convergence=(stuck,),
         as_it_stands=False,
     )
     r = record(numbers)
     (blocking,) = r.blocking
     assert blocking.needs == "more than 2000 steps"
-    assert r.cause == "not converged: 1 of 1 runs could change the outcome" and r.runs == ("a",)
+    assert r.cause == "not converged: 1 of 1 runs could still change it" and r.runs == ("a",)
     assert r.as_it_stands == "fails"
     write_index(tmp_path, [IndexEntry("Figure 5", [], ["C4a"], [numbers])])
     text = (tmp_path / "index.md").read_text()
     assert (
-        "| cannot judge: not converged: 1 of 1 runs could change the outcome (would fail as it "
+        "| cannot judge: not converged: 1 of 1 runs could still change it (would fail as it "
         "stands) |" in text
     )
     assert "- `a`: not converged: its band could change it; needs more than 2000 steps" in text

@@ -383,7 +383,7 @@ def test_a_run_whose_band_could_change_c4a_blocks_it_and_a_settled_one_does_not(
     blocking = [c for c in numbers.convergence if c.blocks]
     assert [c.run_dir for c in blocking] == ["fixed/2.0/2"]
     assert blocking[0].band == {"collapsed_fraction": pytest.approx(-0.6)}
-    assert numbers.reason.startswith("not converged: 1 of 18 runs could change the outcome")
+    assert numbers.reason.startswith("not converged: 1 of 18 runs could still change it")
     assert numbers.reason.endswith("as it stands it would hold")
     rec = record(numbers)
     assert rec.outcome == "cannot judge" and rec.as_it_stands == "holds"

@@ -78,7 +78,7 @@ def settle(
     shown = ", ".join(f"{c.name} ({c.blocks})" for c in blocking[:3])
     more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
     reason = (
-        f"not converged: {len(blocking)} of {len(checks)} runs could change the outcome, "
+        f"not converged: {len(blocking)} of {len(checks)} runs could still change it, "
         f"{shown}{more}; as it stands it would {_verb(stands)}"
     )
     return dataclasses.replace(
