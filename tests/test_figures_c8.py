@@ -83,9 +83,7 @@ def with_best(advantages: list[float]) -> pd.DataFrame:
     with the seed's given advantage over the frontier, so that is its mean advantage; every
     other mitigation run is 10 nats below the frontier."""
     place = [(4.0, -180.0 + a) for a in advantages]
-    return table(
-        len(advantages), {("free_bits", "per_latent", s): place for s in MITIGATION_SIGMA}
-    )
+    return table(len(advantages), {("free_bits", "per_latent", s): place for s in MITIGATION_SIGMA})
 
 
 def c8(runs: pd.DataFrame):

@@ -287,6 +287,7 @@ def test_c5_left_at_largest_interval_adds_one_latent_and_is_clipped():
     assert result.interval.method == f"Student t + Sheppard 1/{K}, clipped to [0, 1]"
     assert result.holds is None  # 0.02 ± 0.036 straddles 0.05
 
+
 # ---------------------------------------------------------------- C4a, C4b
 
 
@@ -538,9 +539,7 @@ def test_c3_encoders_none_above_and_each_close_in_nats():
     assert good.holds is True and good.values("max_excess") == pytest.approx([-BELOW] * 3)
     assert good.values("max_shortfall") == pytest.approx([BELOW] * 3)
     beaten = compute_c3_encoders(two, -520.0, ["linear", "mlp"], c3)
-    assert beaten.holds is False and beaten.values("max_excess") == pytest.approx(
-        [20 - BELOW] * 3
-    )
+    assert beaten.holds is False and beaten.values("max_excess") == pytest.approx([20 - BELOW] * 3)
     # 2 nats short is 0.4% of |MLE| (within the former relative 5%) but four times C3a's
     # tolerance of 0.5 nats: it fails now
     short = compute_c3_encoders(

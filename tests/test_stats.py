@@ -109,8 +109,10 @@ def test_ten_shares_of_latents_get_the_bootstrap_t_of_the_corrected_spread():
     mean, rounding = values.mean(), 0.01 / 12
     draws = scipy_stats.bootstrap(
         (values,),
-        lambda x, axis=-1: (x.mean(axis=axis) - mean)
-        / np.sqrt((x.var(axis=axis, ddof=1) + rounding) / x.shape[axis]),
+        lambda x, axis=-1: (
+            (x.mean(axis=axis) - mean)
+            / np.sqrt((x.var(axis=axis, ddof=1) + rounding) / x.shape[axis])
+        ),
         n_resamples=stats.BOOTSTRAP_RESAMPLES,
         method="percentile",
         vectorized=True,
