@@ -228,7 +228,7 @@ def test_the_mle_sigma2_of_c5_is_the_learned_row_of_the_analytic_table():
     assert ppca_mle_sigma2(at_k, low_rank) == pytest.approx(LAM[5] / (D - 5), rel=1e-12)
 
 
-def test_c5_reduction_reads_only_initial_sigma2_that_reach_the_mle_and_leaves_some_reads_the_largest():
+def test_c5_reach_from_the_mle_sigma2_limits_reduction_not_left_at_largest():
     # σ²_MLE of LAM at k = 10 is 0.0915; at lr 4e-3 for 2,000 steps Adam moves log σ² by at most
     # lr · steps · reach_share = 4 in half of training: enough from σ² = 1, 0.1, 0.01 (|log| ≤
     # 2.4), not from 10 (4.69) or 0.001 (4.52)
