@@ -1,7 +1,7 @@
 """Each claim's compute function on built per-seed tables and curves: the per-seed statistics,
 the interval over seeds, and the outcome (holds, fails, or cannot judge when the interval
-straddles the threshold, fewer than the minimum seeds finished, a learned σ² could not reach its
-optimum, or a run had not converged)."""
+straddles the threshold, fewer than the minimum seeds finished, a learned σ² could not reach the
+pPCA MLE σ², or a run had not converged)."""
 
 from __future__ import annotations
 
