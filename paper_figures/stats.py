@@ -35,7 +35,7 @@ BOOTSTRAP_T = "bootstrap-t"
 EXACT = "exact: one deterministic value"
 
 
-def over_seeds(method: str) -> bool:
+def is_over_seeds(method: str) -> bool:
     """Whether ``method`` names an interval over seeds (:data:`STUDENT_T` or
     :data:`BOOTSTRAP_T`, possibly with a resolution correction or clipping added)."""
     return method.startswith((STUDENT_T, BOOTSTRAP_T))
@@ -100,7 +100,7 @@ def mean_interval(values: Sequence[float], resolution: float = 0.0) -> Interval:
 def clipped(interval: Interval, bounds: tuple[float, float]) -> Interval:
     """``interval`` with its ends clipped to ``bounds`` (low, high), the values its statistic can
     take; its method says so when it is an interval over seeds (an exact value is left as is)."""
-    if not over_seeds(interval.method):
+    if not is_over_seeds(interval.method):
         return interval
     low, high = bounds
     return Interval(

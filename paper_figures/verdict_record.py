@@ -39,7 +39,7 @@ from paper_figures.claims.table import (
     definition_markdown,
     table_hash,
 )
-from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T, over_seeds
+from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T, is_over_seeds
 from paper_figures.words import OUTCOMES, number, other_measure_note
 
 #: the verdicts file in an output folder, and its format version
@@ -102,7 +102,7 @@ class CriterionRecord:
             return "n/a"
         if self.method == EXACT:
             return f"{number(self.mean)} (exact)"
-        if not over_seeds(self.method):
+        if not is_over_seeds(self.method):
             return f"{number(self.mean)} ({self.method})"
         interval = f"{number(self.mean)} [{number(self.low)}, {number(self.high)}]"
         if self.method in (STUDENT_T, BOOTSTRAP_T):
