@@ -351,6 +351,7 @@ TRAIN_KEYS: dict[str, Key] = {
     "mitigation.max_inner_steps": Key(POSITIVE_INT),
     "mitigation.mi_every": Key(POSITIVE_INT),
     "mitigation.mi_patience": Key(POSITIVE_INT),
+    "mitigation.mi_min_rise": Key(NON_NEGATIVE),
     "logger.name": Key(one_of(LOGGERS), Effect.NONE),
     "logger.project": Key(effect=Effect.NONE),
     "logger.entity": Key(effect=Effect.NONE),

@@ -169,7 +169,8 @@ RESULT_JSON: tuple[ResultKey, ...] = (
     ResultKey("extended_from", INT, STEPS, "step count of the completed run this one extended; "
               "null if it was not extended"),
     ResultKey("aggressive_end_step", INT, STEPS, "mitigation=aggressive_encoder: the step at "
-              "which I(x; z) stopped rising and the aggressive phase ended; null if it had not "
+              "which I(x; z) stopped rising (by mitigation.mi_min_rise) and the aggressive phase "
+              "ended; null if it had not "
               "ended or another mitigation ran", column="aggressive_end_step"),
     ResultKey("inner_encoder_steps", INT, STEPS, "encoder-only steps of the aggressive phase, "
               "besides the `step` joint or decoder steps (0 for the other mitigations)",

@@ -3,8 +3,10 @@ over the plain fixed-σ² frontier, on a linear axis, one panel per σ² of the 
 run's advantage is its held-out log p(x) minus F(L), its seed's plain frontier at its live
 latents L: the best held-out log p(x) of the seed's plain runs that keep at least L live latents
 (:func:`paper_figures.claims.c8.frontier`, as C8 computes it). Above 0 a run did better than
-every well-chosen fixed σ² at its live latents; C8's margin is drawn dashed. The learned-σ² runs
-are scored the same way beside the mitigations (not judged).
+every well-chosen fixed σ² at its live latents; C8's margin is drawn dashed. C8 judges a
+mitigation by its mean advantage across the panels (its σ² grid), not by its best run, so one
+marker above the margin does not fail it. The learned-σ² runs are scored the same way beside the
+mitigations (not judged).
 
 Each run is a faint marker; each method is its mean over seeds with the 95% interval the
 verdicts use; a run that had not converged is crossed out. Live latents

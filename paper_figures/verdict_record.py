@@ -39,7 +39,7 @@ from paper_figures.claims.table import (
     definition_markdown,
     table_hash,
 )
-from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T
+from paper_figures.stats import BOOTSTRAP_T, EXACT, STUDENT_T, is_over_seeds
 from paper_figures.words import OUTCOMES, number, other_measure_note
 
 #: the verdicts file in an output folder, and its format version
@@ -94,16 +94,20 @@ class CriterionRecord:
         return f"{symbol} {self.threshold:g}"
 
     def interval_text(self) -> str:
-        """e.g. '0.906 [0.853, 0.96]', '3.8e-15 (exact)', 'n/a' without an interval, or the
-        value and its method when that is not an interval over seeds (a migrated single-seed
-        value)."""
+        """e.g. '0.906 [0.853, 0.96]', '3.8e-15 (exact)', 'n/a' without an interval, the value
+        and its method when that is not an interval over seeds (a migrated single-seed value),
+        or the interval and its method when that adds to the plain t or bootstrap-t (e.g.
+        '0.1 [0, 0.2] (Student t + Sheppard 1/32, clipped to [0, 1])')."""
         if not self.method:
             return "n/a"
         if self.method == EXACT:
             return f"{number(self.mean)} (exact)"
-        if self.method not in (STUDENT_T, BOOTSTRAP_T):
+        if not is_over_seeds(self.method):
             return f"{number(self.mean)} ({self.method})"
-        return f"{number(self.mean)} [{number(self.low)}, {number(self.high)}]"
+        interval = f"{number(self.mean)} [{number(self.low)}, {number(self.high)}]"
+        if self.method in (STUDENT_T, BOOTSTRAP_T):
+            return interval
+        return f"{interval} ({self.method})"
 
 
 @dataclass(frozen=True)

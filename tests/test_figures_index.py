@@ -186,3 +186,29 @@ def test_write_index_rejects_other_entries(tmp_path: Path) -> None:
 def test_the_figure_registry_imports_without_torch() -> None:
     code = "import sys, paper_figures.registry; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_share_of_latents_gets_sheppards_interval_clipped_and_the_index_names_it(tmp_path):
+    from scipy import stats as scipy_stats
+
+    per_seed = {s: {"reduction": r, "left_at_largest": 0.0} for s, r in enumerate([0.7, 0.8, 0.9])}
+    numbers = judge(DEFINITIONS["C5/fig6"], per_seed, k=32)
+    left = numbers.result("left_at_largest").interval
+    # identical seeds: the t interval of variance (1/32)²/12, its lower end clipped at 0
+    half = scipy_stats.t.ppf(0.975, 2) * math.sqrt((1 / 32) ** 2 / 12 / 3)
+    assert (left.low, left.high) == (0.0, pytest.approx(half))
+    assert left.method == "Student t + Sheppard 1/32, clipped to [0, 1]"
+    assert numbers.result("reduction").interval.method == "Student t"  # neither bounded nor a share
+    without_k = judge(DEFINITIONS["C5/fig6"], per_seed).result("left_at_largest").interval
+    assert (without_k.low, without_k.high, without_k.method) == (
+        0.0,
+        0.0,
+        "Student t, clipped to [0, 1]",
+    )
+    write_index(tmp_path, [IndexEntry("Figure 6", [], ["C5"], [numbers])])
+    file = read(tmp_path / "verdicts.json")
+    (criterion,) = [c for c in file.verdicts[0].criteria if c.statistic == "left_at_largest"]
+    assert criterion.method == left.method
+    index = (tmp_path / "index.md").read_text(encoding="utf-8")
+    assert f"0 [0, {half:.3g}] (Student t + Sheppard 1/32, clipped to [0, 1])" in index
+    assert "0.8 [0.552, 1.05] |" in index  # a plain t interval reads as before

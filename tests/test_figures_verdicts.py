@@ -1,7 +1,7 @@
 """Each claim's compute function on built per-seed tables and curves: the per-seed statistics,
 the interval over seeds, and the outcome (holds, fails, or cannot judge when the interval
-straddles the threshold, fewer than the minimum seeds finished, a learned σ² could not reach its
-optimum, or a run had not converged)."""
+straddles the threshold, fewer than the minimum seeds finished, a learned σ² could not reach the
+pPCA MLE σ², or a run had not converged)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+import linear_vae
+from lucas2019 import analytic
+from lucas2019.reproduce import _mle_row
 from paper_figures.claims.c1 import compute as compute_c1
 from paper_figures.claims.c2 import compute as compute_c2
 from paper_figures.claims.c3a import compute_fig3 as compute_c3a
@@ -21,7 +24,7 @@ from paper_figures.claims.c3b import compute as compute_c3b
 from paper_figures.claims.c4a import compute as compute_c4a
 from paper_figures.claims.c4b import compute as compute_c4b
 from paper_figures.claims.c5 import compute as compute_c5
-from paper_figures.claims.c5 import sigma2_reach
+from paper_figures.claims.c5 import ppca_mle_sigma2, sigma2_reach
 from paper_figures.claims.c6 import compute as compute_c6
 from paper_figures.claims.deciding import decide
 from paper_figures.claims.elbo_runs import steps_to_tolerance
@@ -155,14 +158,16 @@ def settled(table: pd.DataFrame) -> pd.DataFrame:
 
 def runs_c5(learned_scale: list[float]) -> pd.DataFrame:
     """Fixed runs with FIXED collapse and learned runs whose collapse is FIXED × the seed's
-    scale, so that the seed's reduction is exactly 1 − scale."""
+    scale, so that the seed's reduction is exactly 1 − scale. σ² learns at 0.1, so from every
+    initial σ² of SIGMA it could reach the MLE σ² of LAM in half of 2,000 steps."""
     n = len(learned_scale)
     learned = [[f * c for c in FIXED] for f in learned_scale]
-    return pd.concat([runs([FIXED] * n), runs(learned, "learned")], ignore_index=True)
+    table = pd.concat([runs([FIXED] * n), runs(learned, "learned")], ignore_index=True)
+    return table.assign(lr=0.1)
 
 
 def c5(table: pd.DataFrame, key: str = "C5/fig6"):
-    return compute_c5(table, settled(table), DEFINITIONS[key])
+    return compute_c5(table, settled(table), DEFINITIONS[key], LAM)
 
 
 @pytest.mark.parametrize(
@@ -210,36 +215,81 @@ def test_c5_needs_to_tell_fixed_from_learned():
         c5(runs_c5([0.2] * 3).drop(columns="sigma2_mode"))
 
 
-def test_c5_cannot_judge_where_the_adam_bound_keeps_sigma2_from_its_optimum():
-    # every learned σ² ends with its optimum at 0.01; at lr 5e-3 for 2,000 steps Adam moves
-    # log σ² by at most lr · steps · reach_share = 5 in half of training: enough from σ² ≤ 1
-    # (log 100 = 4.6), not from σ² = 10 (log 1000 = 6.9)
-    table = runs_c5([0.2, 0.22, 0.18]).assign(lr=5e-3)
-    learned = table["sigma2_mode"] == "learned"
-    table.loc[learned, "sigma2_optimal"] = 0.01
-    reach = sigma2_reach(table.loc[learned], 0.5)
-    assert reach["budget"].tolist() == pytest.approx([5.0] * 15)
-    by_sigma2 = reach.assign(sigma2=table["sigma2"]).groupby("sigma2").first()
-    want = np.abs(np.log(np.array(sorted(SIGMA)) / 0.01))
-    assert by_sigma2["needed"].to_numpy() == pytest.approx(want)
-    assert by_sigma2["reachable"].tolist() == [True, True, True, True, False]
-    assert by_sigma2.loc[10.0, "steps"] == pytest.approx(np.log(1000) / (5e-3 * 0.5))
-    assert sigma2_reach(table.loc[~learned], 0.5)["reachable"].all()  # a fixed σ² never moves
-    numbers = c5(table)
-    # judged on σ² ≤ 1, where the largest learned run keeps 0.9 × the seed's scale
-    assert numbers.values("left_at_largest") == pytest.approx([0.9 * f for f in (0.2, 0.22, 0.18)])
-    assert numbers.values("reduction") == pytest.approx([0.8, 0.78, 0.82])
-    assert "σ²=10" not in numbers.by_setting and "σ²=1" in numbers.by_setting
-    (unreachable,) = [n for n in numbers.notes if n.startswith("cannot judge from initial")]
-    assert unreachable.startswith(
-        "cannot judge from initial σ²=10 (log σ² must move 6.91, Adam can 5; needs ≥ 2764 steps)"
+def test_the_mle_sigma2_of_c5_is_the_learned_row_of_the_analytic_table():
+    spectrum = linear_vae.Spectrum.from_covariance(np.diag(LAM), np.zeros(D), 1000)
+    by_k = analytic.likelihood_vs_k(spectrum, k_max=15, reference_k=5)
+    at_k = pd.DataFrame({"latent_dim": [K, K, K + 2]})  # median k = K
+    table = _mle_row(by_k, LAM, at_k)
+    assert ppca_mle_sigma2(at_k, LAM) == pytest.approx(table["sigma2"], rel=1e-12)
+    assert ppca_mle_sigma2(at_k, LAM) == pytest.approx(LAM[K:].sum() / (D - K), rel=1e-12)
+    # rank-deficient data: k at or beyond the rank reads the largest learnable k, rank − 1
+    low_rank = np.concatenate([LAM[:6], np.zeros(D - 6)])
+    spectrum = linear_vae.Spectrum.from_covariance(np.diag(low_rank), np.zeros(D), 1000)
+    by_k = analytic.likelihood_vs_k(spectrum, k_max=15, reference_k=3)
+    assert ppca_mle_sigma2(at_k, low_rank) == pytest.approx(
+        _mle_row(by_k, low_rank, at_k)["sigma2"], rel=1e-12
     )
-    # when no initial σ² could reach its optimum, no seed can be judged
-    table.loc[learned, "sigma2_optimal"] = 1e-6
-    nowhere = c5(table)
-    assert nowhere.holds is None and nowhere.n == 0
-    why = "no σ² value has a fixed and a judged learned run"
-    assert nowhere.left_out == dict.fromkeys(range(3), why)
+    assert ppca_mle_sigma2(at_k, low_rank) == pytest.approx(LAM[5] / (D - 5), rel=1e-12)
+
+
+def test_c5_reach_from_the_mle_sigma2_limits_reduction_not_left_at_largest():
+    # σ²_MLE of LAM at k = 10 is 0.0915; at lr 4e-3 for 2,000 steps Adam moves log σ² by at most
+    # lr · steps · reach_share = 4 in half of training: enough from σ² = 1, 0.1, 0.01 (|log| ≤
+    # 2.4), not from 10 (4.69) or 0.001 (4.52)
+    table = runs_c5([0.2, 0.22, 0.18]).assign(lr=4e-3)
+    mle = LAM[K:].mean()
+    learned = table["sigma2_mode"] == "learned"
+    reach = sigma2_reach(table.loc[learned], 0.5, mle)
+    assert reach["budget"].tolist() == pytest.approx([4.0] * 15)
+    by_sigma2 = reach.assign(sigma2=table["sigma2"]).groupby("sigma2").first()
+    want = np.abs(np.log(np.array(sorted(SIGMA)) / mle))
+    assert by_sigma2["needed"].to_numpy() == pytest.approx(want)
+    assert by_sigma2["reachable"].tolist() == [False, True, True, True, False]
+    assert by_sigma2.loc[10.0, "steps"] == pytest.approx(np.log(10.0 / mle) / (4e-3 * 0.5))
+    assert sigma2_reach(table.loc[~learned], 0.5, mle)["reachable"].all()  # a fixed σ² never moves
+    # the final optimal σ² plays no part: a run that ended anywhere has the same reach
+    ended = table.assign(sigma2_optimal=1e-6)
+    assert c5(ended).values("reduction") == c5(table).values("reduction")
+    numbers = c5(table)
+    # 'removes most' over σ² = 1, 0.1, 0.01: 1 − scale × (0.9 + 0.5 + 0.1) / (0.9 + 0.5 + 0.1)
+    assert numbers.values("reduction") == pytest.approx([0.8, 0.78, 0.82])
+    # 'leaves some' from σ² = 10, unreachable, where the learned run keeps 1.0 × the scale
+    assert numbers.values("left_at_largest") == pytest.approx([0.2, 0.22, 0.18])
+    assert "σ²=10" in numbers.by_setting and "σ²=0.001" not in numbers.by_setting
+    (unreachable,) = [n for n in numbers.notes if "cannot judge from initial" in n]
+    assert unreachable.startswith(
+        "'removes most' cannot judge from initial σ²=0.001 (log σ² must move 4.52, Adam can 4; "
+        "needs ≥ 2259 steps); σ²=10 (log σ² must move 4.69, Adam can 4; needs ≥ 2348 steps)"
+    )
+    assert "'leaves some' reads the largest initial σ² all the same" in unreachable
+    # the runs read: every reachable σ² and the learned run from σ² = 10, not σ² = 0.001's
+    read = {c.run_dir for c in numbers.convergence}
+    assert "learned/10.0/0" in read and "fixed/10.0/0" not in read
+    assert not any("/0.001/" in r for r in read)
+    # when no initial σ² could reach the MLE σ², 'removes most' cannot judge on any seed, while
+    # 'leaves some' is still judged
+    nowhere = c5(table.assign(lr=1e-5))
+    assert nowhere.holds is None and nowhere.n == 3
+    assert nowhere.result("reduction").interval is None
+    assert nowhere.values("left_at_largest") == pytest.approx([0.2, 0.22, 0.18])
+
+
+def test_c5_needs_the_eigenvalues_for_its_reach_rule():
+    table = runs_c5([0.2] * 3)
+    with pytest.raises(ValueError, match="needs the data-covariance eigenvalues"):
+        compute_c5(table, settled(table), DEFINITIONS["C5/fig6"])
+
+
+def test_c5_left_at_largest_interval_adds_one_latent_and_is_clipped():
+    # identical seeds: the interval of a share of K latents has the width of one latent's
+    # rounding (Sheppard), clipped at 0
+    table = runs_c5([0.02, 0.02, 0.02])
+    result = c5(table).result("left_at_largest")
+    n, se = 3, np.sqrt((1 / K) ** 2 / 12 / 3)
+    half = scipy_stats.t.ppf(0.975, n - 1) * se
+    assert (result.interval.low, result.interval.high) == pytest.approx((0.0, 0.02 + half))
+    assert result.interval.method == f"Student t + Sheppard 1/{K}, clipped to [0, 1]"
+    assert result.holds is None  # 0.02 ± 0.036 straddles 0.05
 
 
 # ---------------------------------------------------------------- C4a, C4b
@@ -324,7 +374,7 @@ PREDICTED = [0, 7, 10, 10, 10]
         (
             [1.0, 0.5, 0.4, 0.2, 0.0],
             8 / 50,
-            False,
+            None,
             "keeps fewer live latents than predicted at "
             "σ²=0.01, σ²=0.1, σ²=1 (by up to 4 of k = 10, at σ²=0.1)",
         ),
@@ -332,7 +382,7 @@ PREDICTED = [0, 7, 10, 10, 10]
         (
             [0.6, 0.0, 0.0, 0.0, 0.0],
             7 / 50,
-            False,
+            None,
             "keeps more live latents than predicted at "
             "σ²=1, σ²=10 (by up to 4 of k = 10, at σ²=10)",
         ),
@@ -347,6 +397,12 @@ def test_c4b_compares_the_level_of_live_latents_with_the_prediction(
         runs([collapse] * 3), settled(runs([collapse] * 3)), DEFINITIONS["C4b/fig7"], LAM
     )
     assert numbers.values("mean_level_error") == pytest.approx([error] * 3)
+    # three identical seeds, known to one latent of k = 10: Sheppard's variance (1/10)²/12 gives
+    # the interval ± t · 0.0167 = ± 0.072, clipped to [0, 1]; an error of 0.14 or 0.16 then
+    # straddles the threshold 0.1, so the level cannot be judged on three seeds at this k
+    half = scipy_stats.t.ppf(0.975, 2) * np.sqrt((1 / K) ** 2 / 12 / 3)
+    interval = numbers.result("mean_level_error").interval
+    assert (interval.low, interval.high) == pytest.approx((max(0.0, error - half), error + half))
     assert numbers.holds is holds
     predicted = {f"σ²={s:g}": p for s, p in zip(SIGMA, PREDICTED, strict=True)}
     assert {s: q["predicted live"] for s, q in numbers.by_setting.items()} == predicted
@@ -508,16 +564,21 @@ def test_c3b_counts_a_run_that_never_arrives_as_arriving_after_its_end():
     assert neither.left_out == {1: "neither run stays within 0.5 nats of the MLE"}
 
 
-def test_c3_encoders_none_above_and_each_close():
+def test_c3_encoders_none_above_and_each_close_in_nats():
     c3 = replace(DEFINITIONS["C3a/fig4"], min_steps=0)
     two = curves("encoder", {"linear": 0.0, "mlp": 0.0})
     good = compute_c3_encoders(two, -500.0, ["linear", "mlp"], c3)
-    below = BELOW / 500  # relative to |MLE|
-    assert good.holds is True and good.values("max_excess") == pytest.approx([-below] * 3)
+    assert good.holds is True and good.values("max_excess") == pytest.approx([-BELOW] * 3)
+    assert good.values("max_shortfall") == pytest.approx([BELOW] * 3)
     beaten = compute_c3_encoders(two, -520.0, ["linear", "mlp"], c3)
-    assert beaten.holds is False and beaten.values("max_excess") == pytest.approx(
-        [(20 - 500 * below) / 520] * 3
+    assert beaten.holds is False and beaten.values("max_excess") == pytest.approx([20 - BELOW] * 3)
+    # 2 nats short is 0.4% of |MLE| (within the former relative 5%) but four times C3a's
+    # tolerance of 0.5 nats: it fails now
+    short = compute_c3_encoders(
+        curves("encoder", {"linear": 0.0, "mlp": 0.0}, 2.0), -500.0, ["linear", "mlp"], c3
     )
+    assert short.holds is False
+    assert short.values("max_shortfall") == pytest.approx([2.0 + BELOW] * 3)
     missing = compute_c3_encoders(two, -500.0, ["linear", "deep_linear", "mlp"], c3)
     assert missing.holds is None and missing.n == 0
 

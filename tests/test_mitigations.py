@@ -240,21 +240,28 @@ def test_the_inner_loop_stops_at_a_non_finite_objective_without_counting_it():
 
 
 @pytest.mark.parametrize(
-    ("history", "patience", "stopped"),
+    ("history", "patience", "min_rise", "stopped"),
     [
-        ([0.1, 0.5, 0.9], 1, False),
-        ([0.1, 0.5, 0.9, 0.8], 1, True),  # below the one before: He et al.'s rule
-        ([0.1, 0.5, 0.9, 0.9], 1, True),  # equal is not a rise
-        ([0.3], 1, False),  # a first value has nothing to rise from
-        ([0.1, 0.9, 0.5, 0.95], 2, False),  # a new best within the last two checks
-        ([0.1, 0.9, 0.5, 0.8], 2, True),
-        ([0.1, 0.9], 2, False),
+        ([0.1, 0.5, 0.9], 1, 0.0, False),
+        ([0.1, 0.5, 0.9, 0.8], 1, 0.0, True),  # below the one before: He et al.'s rule
+        ([0.1, 0.5, 0.9, 0.9], 1, 0.0, True),  # equal is not a rise
+        ([0.3], 1, 0.0, False),  # a first value has nothing to rise from
+        ([0.1, 0.9, 0.5, 0.95], 2, 0.0, False),  # the last check rose
+        ([0.1, 0.9, 0.5, 0.4], 2, 0.0, True),  # two falls in a row
+        ([0.1, 0.9, 0.5, 0.8], 2, 0.0, False),  # a fall, then a rise: not two in a row
+        ([0.1, 0.9], 2, 0.0, False),
+        # the creep seen at σ² = 0.1 on MNIST: rises of 0.05 nats go on at 0, end at 0.1
+        ([6.37, 6.42, 6.47], 1, 0.0, False),
+        ([6.37, 6.42, 6.47], 1, 0.1, True),
+        ([6.37, 6.42, 6.47], 2, 0.1, True),
+        ([6.0, 6.42, 6.47], 2, 0.1, False),  # the check before the last rose by 0.42
+        ([6.37, 6.5], 1, 0.1, False),  # a rise of 0.13 ≥ 0.1 goes on
     ],
 )
-def test_the_aggressive_phase_ends_when_mi_has_not_risen_for_patience_checks(
-    history, patience, stopped
+def test_the_aggressive_phase_ends_after_patience_checks_that_rose_by_less_than_min_rise(
+    history, patience, min_rise, stopped
 ):
-    assert mutual_information_stopped_rising(history, patience) is stopped
+    assert mutual_information_stopped_rising(history, patience, min_rise) is stopped
 
 
 @pytest.mark.parametrize(
@@ -301,7 +308,11 @@ def test_the_aggressive_phase_ends_by_its_rule_and_is_recorded(compose_train, tm
     cfg = compose_train([*SMOKE, *QUICK_AGGRESSIVE, *length, collapsing, f"run_dir={tmp_path}"])
     result = trainer.train(cfg)
     history = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["mitigation"]["mi_history"]
-    stops = [mutual_information_stopped_rising(history[:j], 1) for j in range(1, len(history) + 1)]
+    rule = cfg.mitigation.mi_patience, cfg.mitigation.mi_min_rise
+    assert rule == (1, 0.1)
+    stops = [
+        mutual_information_stopped_rising(history[:j], *rule) for j in range(1, len(history) + 1)
+    ]
     first = stops.index(True)  # the first check (every 5 steps) at which the rule fires
     assert result["aggressive_end_step"] == 5 * (first + 1) < 40
     assert len(history) == first + 1  # no MI checks once the phase is over
@@ -426,6 +437,7 @@ def test_the_fingerprint_keeps_the_flat_nodes_keys_null_where_the_chosen_node_la
         "lambda_nats", "variant", "cycles", "cycle_steps", "ramp_ratio", "check_every",
         "max_inner_steps", "mi_every", "mi_patience",
     }  # fmt: skip
+    # mi_min_rise came after the flat node: only the aggressive encoder's runs list it
     for option in MITIGATION_OPTIONS:
         cfg = compose_train([f"mitigation={option}", "run_dir=/tmp/unused"])
         values = result_config(cfg)
@@ -436,6 +448,7 @@ def test_the_fingerprint_keeps_the_flat_nodes_keys_null_where_the_chosen_node_la
         }
         own = {k: cfg.mitigation[k] for k in cfg.mitigation}
         assert mitigation == {**dict.fromkeys(flat), **own}
+        assert ("mi_min_rise" in mitigation) == (option == "aggressive_encoder")
 
 
 def test_the_default_is_no_mitigation(compose_train):

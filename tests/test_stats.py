@@ -72,3 +72,73 @@ def test_exact_is_one_deterministic_value():
 def test_bad_values_are_refused_with_the_fix(values):
     with pytest.raises(ValueError, match="at least 2 finite numbers"):
         mean_interval(values)
+
+
+# ---------------------------------------------------------------- a resolution, and bounds
+
+
+def sheppard_t(values: list[float], k: int) -> tuple[float, float]:
+    """Independent reference: scipy's 95% t interval with variance s² + (1/k)²/12."""
+    n = len(values)
+    s2 = np.var(values, ddof=1) + (1.0 / k) ** 2 / 12.0
+    return scipy_stats.t.interval(0.95, n - 1, loc=np.mean(values), scale=np.sqrt(s2 / n))
+
+
+def test_a_resolution_adds_sheppards_variance_to_the_t_interval():
+    values = [0.25, 0.3125, 0.21875]  # shares of 32 latents
+    interval = mean_interval(values, resolution=1 / 32)
+    assert (interval.low, interval.high) == pytest.approx(sheppard_t(values, 32), rel=1e-12)
+    assert interval.method == "Student t + Sheppard 1/32"
+    plain = mean_interval(values)
+    assert interval.high - interval.low > plain.high - plain.low
+
+
+def test_identical_shares_of_latents_give_a_non_zero_width():
+    for n in (3, 12):  # from 10 on too: the bootstrap has no spread to resample
+        interval = mean_interval([0.5] * n, resolution=0.1)
+        assert (interval.low, interval.high) == pytest.approx(sheppard_t([0.5] * n, 10))
+        assert interval.low < 0.5 < interval.high and interval.method == "Student t + Sheppard 1/10"
+
+
+def test_ten_shares_of_latents_get_the_bootstrap_t_of_the_corrected_spread():
+    values = np.array([0.5, 0.6, 0.5, 0.4, 0.5, 0.7, 0.5, 0.6, 0.5, 0.4])
+    interval = mean_interval(values, resolution=0.1)
+    assert interval.method == "bootstrap-t + Sheppard 1/10"
+    # reference: t* = (mean* − mean) / se* with se*² = (s*² + 0.1²/12) / n over the same seeded
+    # resamples, and the interval mean − t*_(0.975) se, mean − t*_(0.025) se
+    mean, rounding = values.mean(), 0.01 / 12
+    draws = scipy_stats.bootstrap(
+        (values,),
+        lambda x, axis=-1: (
+            (x.mean(axis=axis) - mean)
+            / np.sqrt((x.var(axis=axis, ddof=1) + rounding) / x.shape[axis])
+        ),
+        n_resamples=stats.BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(stats.BOOTSTRAP_SEED),
+    ).bootstrap_distribution
+    t_low, t_high = np.quantile(draws, [0.025, 0.975])
+    se = np.sqrt((values.var(ddof=1) + rounding) / values.size)
+    assert (interval.low, interval.high) == pytest.approx((mean - t_high * se, mean - t_low * se))
+
+
+def test_clipped_keeps_the_interval_inside_the_bounds_and_says_so():
+    interval = stats.clipped(mean_interval([0.0, 0.0, 1 / 32], resolution=1 / 32), (0.0, 1.0))
+    low, high = sheppard_t([0.0, 0.0, 1 / 32], 32)
+    assert low < 0 and (interval.low, interval.high) == (0.0, pytest.approx(high))
+    assert interval.method == "Student t + Sheppard 1/32, clipped to [0, 1]"
+    inside = stats.clipped(mean_interval([0.4, 0.5, 0.6]), (0.0, 1.0))
+    assert (inside.low, inside.high) == pytest.approx(t_reference([0.4, 0.5, 0.6]))
+    assert stats.clipped(exact(3.0), (0.0, 1.0)) == exact(3.0)  # not an interval over seeds
+
+
+def t_reference(values: list[float]) -> tuple[float, float]:
+    return scipy_stats.t.interval(
+        0.95, len(values) - 1, loc=np.mean(values), scale=scipy_stats.sem(values)
+    )
+
+
+def test_a_negative_resolution_is_refused():
+    with pytest.raises(ValueError, match="resolution must be a finite number ≥ 0"):
+        mean_interval([1.0, 2.0], resolution=-0.1)

@@ -1,5 +1,5 @@
 """Aggressive encoder training (He et al. 2019): while the aggressive phase lasts, encoder-only
-steps before each decoder step; the phase ends when I(x; z) stops rising."""
+steps before each decoder step; the phase ends when I(x; z) stops rising by a set amount."""
 
 from __future__ import annotations
 
@@ -25,14 +25,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class AggressiveEncoderConfig:
     """``mitigation=aggressive_encoder``: inner encoder steps checked every ``check_every``, at most
-    ``max_inner_steps``; the phase ends when I(x; z), computed every ``mi_every`` steps, has not
-    risen for ``mi_patience`` checks."""
+    ``max_inner_steps``; the phase ends when I(x; z), computed every ``mi_every`` steps, has
+    risen by less than ``mi_min_rise`` nats over the check before at ``mi_patience`` checks in a
+    row."""
 
     name: str = "aggressive_encoder"
     check_every: int = MISSING
     max_inner_steps: int = MISSING
     mi_every: int = MISSING
     mi_patience: int = MISSING
+    mi_min_rise: float = MISSING
 
 
 def inner_encoder_steps(
@@ -61,16 +63,22 @@ def inner_encoder_steps(
     return max_inner_steps
 
 
-def mutual_information_stopped_rising(history: Sequence[float], patience: int) -> bool:
-    """Whether the aggressive phase ends: none of the last ``patience`` values of ``history`` (the
-    mutual information at each check, nats, oldest first) exceeds the largest value before them.
+def mutual_information_stopped_rising(
+    history: Sequence[float], patience: int, min_rise: float
+) -> bool:
+    """Whether the aggressive phase ends: each of the last ``patience`` values of ``history`` (the
+    mutual information at each check, nats, oldest first) rose by less than ``min_rise`` nats
+    over the value before it (with ``min_rise`` = 0: did not rise).
 
-    With patience 1 this is He et al.'s rule (the phase ends at the first check whose MI is not
-    above the one before). False while there are ``patience`` values or fewer.
+    With patience 1 and ``min_rise`` 0 this is He et al.'s rule (the phase ends at the first
+    check whose MI is not above the one before). A positive ``min_rise`` also ends a phase whose
+    MI only creeps towards its ceiling log n. False while there are ``patience`` values or fewer.
     """
     if len(history) <= patience:
         return False
-    return max(history[-patience:]) <= max(history[:-patience])
+    recent = range(len(history) - patience, len(history))
+    rises = [history[i] - history[i - 1] for i in recent]
+    return all(rise <= 0 or rise < min_rise for rise in rises)
 
 
 def encoder_parameters(model: nn.Module, x: torch.Tensor) -> list[nn.Parameter]:
@@ -152,15 +160,20 @@ class AggressiveEncoder(Mitigation):
 
     def after_step(self, loop: _Loop) -> None:
         """Every ``mi_every`` steps of the phase: I(x; z) on the training set (its own seeded
-        random numbers), and the end of the phase if it stopped rising."""
+        random numbers), and the end of the phase if it stopped rising by ``mi_min_rise``."""
         step = loop.state.step
         if not self.active or step % self.config.mi_every:
             return
         mi = metrics.mutual_information(loop.model, loop.x_train, seed=loop.s.seed + 1)
         self.mi_history.append(mi.nats)
-        if mutual_information_stopped_rising(self.mi_history, self.config.mi_patience):
+        c = self.config
+        if mutual_information_stopped_rising(self.mi_history, c.mi_patience, c.mi_min_rise):
             self.end_step = step
-            log.info("step %d: I(x; z) stopped rising, the aggressive phase ends", step)
+            log.info(
+                "step %d: I(x; z) rose by less than %g nats, the aggressive phase ends",
+                step,
+                c.mi_min_rise,
+            )
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+import linear_vae
 from paper_figures.claims.choices import (
     COLLAPSE_CONVERGENCE,
     DECLARED,
@@ -44,6 +45,7 @@ from paper_figures.claims.schema import (
     requires,
 )
 from paper_figures.common import (
+    check_eigenvalues,
     plain_rows,
     require_columns,
 )
@@ -102,25 +104,38 @@ def _with_sigma2_mode(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(sigma2_mode=runs["likelihood"].astype(str).str.removeprefix("gaussian_"))
 
 
-def sigma2_reach(runs: pd.DataFrame, reach_share: float) -> pd.DataFrame:
-    """Whether each run's σ² could reach its optimum: columns ``needed`` (|log σ²_init −
-    log σ²_optimal| with the run's final closed-form ``sigma2_optimal``), ``budget`` (σ²'s
-    learning rate (``sigma2_lr``, else ``lr``) × ``step`` × ``reach_share``: the farthest Adam
-    can move log σ² in that share of training, at about its learning rate per step), ``steps``
-    (the training length that would allow ``needed``) and ``reachable``. σ² that is not learned
-    by Adam is always reachable (fixed: it does not move; closed form, SGD: no such bound)."""
-    require_columns(
-        runs,
-        ["sigma2", "sigma2_mode", "sigma2_optimal", "lr", "step"],
-        "runs",
-        "collect_runs() rows",
-    )
+def ppca_mle_sigma2(runs: pd.DataFrame, eigenvalues: Sequence[float]) -> float:
+    """The pPCA MLE σ² of the data at the runs' latent size [data units²]: the mean of the
+    covariance ``eigenvalues`` beyond k over d − k, with k the runs' median ``latent_dim``, or the
+    largest k below the data's rank (``linear_vae.learnable_n_latent``), as in the learned-σ² row
+    of the analytic table likelihood_vs_k.csv."""
+    require_columns(runs, ["latent_dim"], "runs", "collect_runs() rows")
+    dims = pd.to_numeric(runs["latent_dim"], errors="coerce").dropna()
+    if dims.empty:
+        raise ValueError(
+            "runs have no latent_dim, so the pPCA MLE σ² at their k is unknown; pass the table "
+            "of lucas2019.results.collect_runs()."
+        )
+    lam = np.sort(check_eigenvalues(eigenvalues))[::-1]
+    k = linear_vae.learnable_n_latent(lam, int(dims.median()))
+    return linear_vae.mle_sigma2(lam, k)
+
+
+def sigma2_reach(runs: pd.DataFrame, reach_share: float, sigma2_mle: float) -> pd.DataFrame:
+    """Whether each run's σ² could reach the pPCA MLE σ² of the data (``sigma2_mle``, see
+    :func:`ppca_mle_sigma2`): columns ``needed`` (|log σ²_init − log σ²_MLE|, σ²_init the run's
+    ``sigma2``), ``budget`` (σ²'s learning rate (``sigma2_lr``, else ``lr``) × ``step`` ×
+    ``reach_share``: the farthest Adam can move log σ² in that share of training, at about its
+    learning rate per step), ``steps`` (the training length that would allow ``needed``) and
+    ``reachable``. σ² that is not learned by Adam is always reachable (fixed: it does not move;
+    closed form, SGD: no such bound)."""
+    require_columns(runs, ["sigma2", "sigma2_mode", "lr", "step"], "runs", "collect_runs() rows")
     optim = runs["sigma2_optim"] if "sigma2_optim" in runs.columns else "adam"
     bounded = (runs["sigma2_mode"].astype(str) == "learned") & (
         pd.Series(optim, index=runs.index).fillna("adam").astype(str) == "adam"
     )
     lr = column(runs, "sigma2_lr").fillna(column(runs, "lr"))
-    needed = np.abs(np.log(column(runs, "sigma2")) - np.log(column(runs, "sigma2_optimal")))
+    needed = np.abs(np.log(column(runs, "sigma2")) - math.log(sigma2_mle))
     per_step = lr * reach_share
     budget = per_step * column(runs, "step")
     reachable = ~bounded | (needed <= budget)
@@ -131,8 +146,8 @@ def sigma2_reach(runs: pd.DataFrame, reach_share: float) -> pd.DataFrame:
     )
 
 
-def _unreachable_note(rows: pd.DataFrame, reach: pd.DataFrame) -> list[str]:
-    """The initial σ² from which a learned σ² could not reach its optimum, with the length that
+def _unreachable_note(rows: pd.DataFrame, reach: pd.DataFrame, sigma2_mle: float) -> list[str]:
+    """The initial σ² from which a learned σ² could not reach the MLE σ², with the length that
     would have allowed it (the most over the seeds)."""
     out = reach.loc[~reach["reachable"]].join(rows[["sigma2"]])
     if out.empty:
@@ -146,8 +161,9 @@ def _unreachable_note(rows: pd.DataFrame, reach: pd.DataFrame) -> list[str]:
         for s, r in by.sort_index().iterrows()
     ]
     return [
-        "cannot judge from initial " + "; ".join(parts) + ": there σ² could not reach its "
-        "optimum; judged on the other initial values (or use a fast σ² rule)"
+        "'removes most' cannot judge from initial " + "; ".join(parts) + ": there σ² could not "
+        f"reach the pPCA MLE σ² = {sigma2_mle:.3g}; judged on the other initial values (or use "
+        "a fast σ² rule); 'leaves some' reads the largest initial σ² all the same"
     ]
 
 
@@ -159,48 +175,59 @@ def compute(
 ) -> ClaimNumbers:
     """C5 from deep-VAE runs with fixed and with learned σ², no annealing (collect_runs rows:
     ``run_dir``, ``sigma2`` (fixed or initial value), ``sigma2_mode`` or ``likelihood``,
-    ``seed``, ``status``, ``step``, ``lr``, ``sigma2_lr``, ``sigma2_optimal`` + the measures'
-    columns), their training curves and the data-covariance ``eigenvalues`` (escape; None: not
-    checked). A learned-σ² run is judged only when σ² could reach its optimum
-    (:func:`sigma2_reach`); per seed, over the σ² values run both ways and judged: the reduction
-    of the mean collapse, and the collapse left from the largest initial σ²."""
+    ``seed``, ``status``, ``step``, ``lr``, ``sigma2_lr``, ``latent_dim`` + the measures'
+    columns), their training curves and the data-covariance ``eigenvalues`` (required: the reach
+    rule reads the pPCA MLE σ² from them, :func:`ppca_mle_sigma2`). Per seed: over the σ² values run
+    both ways from which a learned σ² could reach the MLE σ² (:func:`sigma2_reach`), the
+    reduction of the mean collapse; and the collapse left by the learned run from the largest
+    initial σ² of the grid, reachable or not."""
+    if eigenvalues is None:
+        raise ValueError(
+            "C5 needs the data-covariance eigenvalues (analytic/spectrum.csv): its reach rule "
+            "reads the pPCA MLE σ² from them; pass eigenvalues."
+        )
     runs = _with_sigma2_mode(runs)
     rows = pd.concat([plain_rows(runs, "fixed"), plain_rows(runs, "learned")], ignore_index=True)
     require_columns(rows, ["run_dir", "sigma2", "seed", "status", "step"], "runs", "collect_runs()")
     seeds = finished_seeds(rows, ["sigma2_mode", "sigma2"], definition.min_steps)
     finished = finished_rows(seeds, rows)
-    reach = sigma2_reach(finished, definition.parameter("reach_share"))
+    target = ppca_mle_sigma2(finished, eigenvalues) if not finished.empty else math.nan
+    reach = sigma2_reach(finished, definition.parameter("reach_share"), target)
     # an initial σ² that one seed's σ² could not leave is judged for no seed, fixed runs included
     sigma2 = np.round(finished["sigma2"].astype(float), 12)
-    judged = finished.loc[~sigma2.isin(set(sigma2[~reach["reachable"]]))]
+    reachable = finished.loc[~sigma2.isin(set(sigma2[~reach["reachable"]]))]
+    # 'leaves some' reads the learned run from the largest initial σ² whatever its reach
+    learned = finished.loc[finished["sigma2_mode"] == "learned"]
+    largest = learned.loc[np.isclose(learned["sigma2"].astype(float), learned["sigma2"].max())]
+    read = finished.loc[finished.index.isin(reachable.index.union(largest.index))]
 
     def compute(d: Definition) -> ClaimNumbers:
         per_seed, settings = {}, []
         for seed, frame in seeds.finished.items():
-            done = judged.loc[judged.index.intersection(frame.index)]
+            done = reachable.loc[reachable.index.intersection(frame.index)]
             fixed, learned = (
                 by_sigma2(r, collapsed_fraction(r, d.measure))
                 for r in (done.loc[done["sigma2_mode"] == m] for m in ("fixed", "learned"))
             )
+            top = largest.loc[largest.index.intersection(frame.index)]
+            left = float(collapsed_fraction(top, d.measure).mean())
             common = fixed.index.intersection(learned.index)
-            if common.empty:
-                per_seed[seed] = "no σ² value has a fixed and a judged learned run"
-                continue
-            mean_fixed = float(fixed[common].mean())
+            mean_fixed = float(fixed[common].mean()) if not common.empty else math.nan
             if mean_fixed <= 0:
                 per_seed[seed] = "the fixed-σ² runs show no collapse to remove"
                 continue
+            # no reachable σ²: 'removes most' has nothing to judge (NaN), 'leaves some' still does
             per_seed[seed] = {
                 "reduction": 1.0 - float(learned[common].mean()) / mean_fixed,
-                "left_at_largest": float(learned[common].iloc[-1]),
+                "left_at_largest": left,
             }
-            settings.append(_c5_settings(done, common))
-        notes = _unreachable_note(finished, reach) + mi_ceiling_note(
-            judged, lambda r: f"{r['sigma2_mode']} σ²={fmt_value(float(r['sigma2']))}"
+            settings.append(_c5_settings(frame, common.union(by_sigma2(top, top["sigma2"]).index)))
+        notes = _unreachable_note(finished, reach, target) + mi_ceiling_note(
+            read, lambda r: f"{r['sigma2_mode']} σ²={fmt_value(float(r['sigma2']))}"
         )
         return seed_numbers(d, per_seed, seeds, settings, notes)
 
-    checks = convergence_checks(judged, curves, definition, total_variance(judged, eigenvalues))
+    checks = convergence_checks(read, curves, definition, total_variance(read, eigenvalues))
     return with_convergence(with_other_measures(compute, definition), list(checks.values()))
 
 

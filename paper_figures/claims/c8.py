@@ -114,21 +114,28 @@ def setting_numbers(scored: pd.DataFrame, live_label: str) -> dict[str, dict[str
     }
 
 
-def best_advantage_note(scored: pd.DataFrame) -> list[str]:
-    """Per mitigation, its largest advantage over the scored runs of every judged seed
-    (columns ``method``, ``sigma2``, ``seed``, ``advantage``) and the run that gives it."""
+def mean_advantages(scored: pd.DataFrame) -> pd.Series:
+    """Each mitigation's mean advantage over the plain frontier across its runs [nats per
+    example], by method, from scored mitigation runs (columns ``method``, ``advantage``)."""
+    return scored.groupby("method", sort=True)["advantage"].mean()
+
+
+def advantage_note(scored: pd.DataFrame) -> list[str]:
+    """Per mitigation, its mean advantage over the scored runs of every judged seed (columns
+    ``method``, ``sigma2``, ``seed``, ``advantage``), and its best run."""
     if scored.empty:
         return []
+    means = mean_advantages(scored)
     parts = []
     for method, rows in scored.groupby("method", sort=True):
         best = rows.loc[rows["advantage"].idxmax()]
         parts.append(
-            f"{method} {best['advantage']:.3g} (σ²={fmt_value(float(best['sigma2']))}, seed "
-            f"{best['seed']})"
+            f"{method} {means[method]:.3g} (best run {best['advantage']:.3g} at σ²="
+            f"{fmt_value(float(best['sigma2']))}, seed {best['seed']})"
         )
     return [
-        "best advantage over the plain frontier per mitigation [nats per example]: "
-        + "; ".join(parts)
+        "mean advantage over the plain frontier per mitigation, over its σ² grid and the judged "
+        "seeds [nats per example]: " + "; ".join(parts)
     ]
 
 
@@ -182,10 +189,11 @@ def compute(
     the eigenvalues (escape; None: not checked).
 
     A seed is judged when each mitigation × σ² and each plain σ² has a completed run. Per seed,
-    live latents L = k · (1 − collapsed fraction) on the training set, P = held-out log p(x); the
-    statistic is the largest P − F(L) over its mitigation runs, F the seed's plain frontier
-    (:func:`frontier`). Reported beside it: each mitigation's best
-    advantage and its run, and each mitigation setting's effective σ².
+    live latents L = k · (1 − collapsed fraction) on the training set, P = held-out log p(x),
+    F the seed's plain frontier (:func:`frontier`); the statistic is, over the mitigations, the
+    largest mean of P − F(L) across a mitigation's runs (its σ² grid). Reported beside it: each
+    mitigation's mean advantage per seed and over seeds, its best run, and each mitigation
+    setting's effective σ².
     """
     need = ["run_dir", "sigma2", "seed", "status", "step", "latent_dim", "log_px_test"]
     require_columns(runs, need, "runs", "collect_runs() rows of mitigations and fig5_fixed_sigma")
@@ -202,11 +210,19 @@ def compute(
         for one in scored:
             mitigated = one.loc[one["method"] != PLAIN]
             label = f"live {BY_NAME[BY_NAME[d.measure].live_by].label}"
-            settings.append(setting_numbers(mitigated, label))
+            settings.append(
+                {
+                    **setting_numbers(mitigated, label),
+                    **{
+                        f"{m}, mean over its σ²": {"advantage": float(v)}
+                        for m, v in mean_advantages(mitigated).items()
+                    },
+                }
+            )
         judged = pd.concat(scored) if scored else read.iloc[:0].assign(live=[], advantage=[])
         mitigated = judged.loc[judged["method"] != PLAIN]
         notes = [
-            *best_advantage_note(mitigated),
+            *advantage_note(mitigated),
             *effective_note(effective(judged)),
             *mi_ceiling_note(mitigated, lambda r: setting_label(r["method"], float(r["sigma2"]))),
         ]
@@ -218,7 +234,8 @@ def compute(
 def _c8_seed(
     done: pd.DataFrame, definition: Definition, scored: list[pd.DataFrame]
 ) -> dict[str, float] | str:
-    """One seed's ``max_advantage`` [nats per example], or why it is left out (``done``: its
+    """One seed's ``best_mean_advantage`` [nats per example]: the largest, over the mitigations,
+    of a mitigation's mean advantage across its runs; or why the seed is left out (``done``: its
     runs, column ``seed`` its label). A judged seed's runs go to ``scored`` with their live
     latents ``live`` (:func:`~paper_figures.claims.measures.live_latents`), ``log_px``, ``au``,
     ``mi``, and for the mitigation runs the plain ``frontier`` at their live latents and
@@ -245,7 +262,9 @@ def _c8_seed(
         index=done.index[~plain],
     )
     scored.append(done.assign(frontier=bound, advantage=done["log_px"] - bound))
-    return {"max_advantage": float(scored[-1]["advantage"].max())}
+    # a mean per mitigation over its declared grid: more runs cannot raise it as a max would
+    means = mean_advantages(scored[-1].loc[~plain])
+    return {"best_mean_advantage": float(means.max())}
 
 
 CLAIM = Claim(

@@ -54,14 +54,25 @@ def seed_numbers(
     settings: Sequence[Mapping[str, Mapping[str, float]]],
     notes: Sequence[str] = (),
 ) -> ClaimNumbers:
-    """:func:`judge` on the per-seed statistics, the seeds left out and the settings' means."""
+    """:func:`judge` on the per-seed statistics, the seeds left out and the settings' means; the
+    latent size k of a share of latents is the judged runs' median ``latent_dim``."""
     return judge(
         definition,
         {**per_seed, **seeds.left_out},
         seeds.too_short,
         _mean_by_setting(settings),
         notes,
+        judged_latent_dim(seeds),
     )
+
+
+def judged_latent_dim(seeds: Seeds) -> int | None:
+    """The median ``latent_dim`` of the finished seeds' runs (None when no run has one)."""
+    frames = [f["latent_dim"] for f in seeds.finished.values() if "latent_dim" in f.columns]
+    if not frames:
+        return None
+    dims = pd.to_numeric(pd.concat(frames), errors="coerce").dropna()
+    return int(dims.median()) if not dims.empty else None
 
 
 def finished_rows(seeds: Seeds, like: pd.DataFrame) -> pd.DataFrame:

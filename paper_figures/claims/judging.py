@@ -21,7 +21,7 @@ import pandas as pd
 
 from paper_figures.claims.convergence import RunConvergence
 from paper_figures.claims.schema import Criterion, Definition
-from paper_figures.stats import Interval, exact, mean_interval
+from paper_figures.stats import Interval, clipped, exact, mean_interval
 from paper_figures.theme import fmt_value
 
 Seed = int | str
@@ -140,14 +140,25 @@ def any_of(outcomes: Iterable[bool | None]) -> bool | None:
 
 
 def _criterion_result(
-    criterion: Criterion, per_seed: Sequence[Mapping[str, float]], min_seeds: int
+    criterion: Criterion,
+    per_seed: Sequence[Mapping[str, float]],
+    min_seeds: int,
+    k: int | None = None,
 ) -> CriterionResult:
     values = tuple(float(s.get(criterion.statistic, math.nan)) for s in per_seed)
     defined = [v for v in values if not math.isnan(v)]
     if len(defined) < min_seeds:
         return CriterionResult(criterion, values, None, None)
     # one closed-form value may be infinite (C2 with no live latent: nothing to rise)
-    interval = exact(defined[0]) if len(defined) == 1 else mean_interval(defined)
+    if len(defined) == 1:
+        interval = exact(defined[0])
+    else:
+        # a share of k latents is known to one latent only (no k given: no correction, and the
+        # method says so by naming none)
+        resolution = 1.0 / k if criterion.per_latent and k else 0.0
+        interval = mean_interval(defined, resolution)
+    if criterion.bounds is not None:
+        interval = clipped(interval, criterion.bounds)
     return CriterionResult(criterion, values, interval, side(interval, criterion))
 
 
@@ -168,15 +179,17 @@ def judge(
     too_short: Sequence[str] = (),
     by_setting: Mapping[str, Mapping[str, float]] | None = None,
     notes: Sequence[str] = (),
+    k: int | None = None,
 ) -> ClaimNumbers:
     """The outcome of ``definition`` on per-seed statistics (each seed's statistics by name, or
     the reason it was left out); ``too_short``, ``by_setting`` and ``notes`` are passed
-    through."""
+    through. ``k``: the runs' latent size, the resolution 1/k of a criterion that counts
+    latents (``Criterion.per_latent``; None: such intervals get no correction)."""
     judged = {s: v for s, v in per_seed.items() if not isinstance(v, str)}
     left_out = {s: v for s, v in per_seed.items() if isinstance(v, str)}
     minimum = definition.min_seeds
     results = tuple(
-        _criterion_result(c, list(judged.values()), minimum) for c in definition.criteria()
+        _criterion_result(c, list(judged.values()), minimum, k) for c in definition.criteria()
     )
     reason = ""
     if len(judged) < minimum:
