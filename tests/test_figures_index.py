@@ -40,10 +40,7 @@ SUMMARY_HEADER = (
 
 def _c4a(values: dict[int, float | str]):
     """C4a judged on hand-given per-seed statistics (a seed's str is why it was left out)."""
-    per_seed = {
-        s: v if isinstance(v, str) else {"largest_fall": v}
-        for s, v in values.items()
-    }
+    per_seed = {s: v if isinstance(v, str) else {"largest_fall": v} for s, v in values.items()}
     return judge(DEFINITIONS["C4a/fig5"], per_seed, by_setting={"σ²=1": {"AU": math.inf}})
 
 
@@ -76,8 +73,9 @@ def test_write_index_opens_with_one_summary_row_per_verdict(tmp_path: Path) -> N
         and row[1] == "collapse rises monotonically with fixed σ²"
     )
     assert row[2] == "cannot judge" and row[4:7] == ["3", "≤ 0.05", EXPLORATORY]
-    assert (
-        row[3] == f"largest_fall = {interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}]"
+    assert row[3] == (
+        f"largest_fall = {interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}] "
+        f"({interval.method})"
     )
     assert row[7] == f"`{table_hash()}` |"
     assert summary[3].startswith("| [C1/fig2](#c1-fig2) | optimal linear-VAE ELBO")

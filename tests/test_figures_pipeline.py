@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from lucas2019.results import collapse_curves, collect_runs, training_curves
 from paper_figures import fig5, fig6, fig7, table1
@@ -130,11 +131,15 @@ def test_three_real_seeds_give_a_verdict_with_an_interval(fixed_sigma2_seeds, li
     runs = collect_runs(fixed_sigma2_seeds)
     curves = training_curves(runs)
     numbers = compute_c4a(runs, curves, unlimited("C4a/fig5"), linear_sweep.eigenvalues)
-    assert numbers.seeds == (0, 1, 2) and numbers.holds is True
+    assert numbers.seeds == (0, 1, 2)
     assert {s: q["(ε, δ)"] for s, q in numbers.by_setting.items()} == pytest.approx(COLLAPSE)
     assert numbers.values("largest_fall") == (0.0, 0.0, 0.0)
     assert numbers.values("overall_rise") == pytest.approx((0.5, 0.5, 0.5))
-    interval = numbers.result("overall_rise").interval
-    assert interval.n == 3 and interval.low <= 0.5 <= interval.high
+    # with 4 latents one latent is a quarter: three identical seeds know a fraction only to
+    # ± t(0.975, 2) · (1/4) / √(12 · 3), which reaches past C4a's 0.05 and C4b's 0.1
+    half = scipy_stats.t.ppf(0.975, 2) * 0.25 / np.sqrt(12 * 3)
+    interval = numbers.result("largest_fall").interval
+    assert (interval.low, interval.high, interval.n) == (0.0, pytest.approx(half), 3)
+    assert numbers.result("overall_rise").holds is True and numbers.holds is None
     level = compute_c4b(runs, curves, unlimited("C4b/fig7"), linear_sweep.eigenvalues)
-    assert level.holds is True and level.values("mean_level_error") == (0.0, 0.0, 0.0)
+    assert level.values("mean_level_error") == (0.0, 0.0, 0.0) and level.holds is None

@@ -108,6 +108,7 @@ def runs(
     steps: int = 2000,
     sigma2_optimal: float | None = None,
     sigma: list[float] = SIGMA,
+    k: int = K,
 ) -> pd.DataFrame:
     """collect_runs-like rows: one run per seed and σ² of SIGMA whose collapsed fraction is the
     given one under every measure (MI 5 nats per live share). A learned σ² starts at its optimum
@@ -122,10 +123,10 @@ def runs(
             "step": steps,
             "lr": 5e-4,
             "sigma2_optimal": s if sigma2_optimal is None else sigma2_optimal,
-            "latent_dim": K,
+            "latent_dim": k,
             "collapsed_fraction": c,
             "collapse_integrated": c,
-            "active_units": round(K * (1 - c)),
+            "active_units": round(k * (1 - c)),
             "mutual_information": 5.0 * (1 - c),
         }
         for seed, collapse in enumerate(collapse_by_seed)
@@ -294,9 +295,15 @@ def test_c5_left_at_largest_interval_adds_one_latent_and_is_clipped():
 
 # ---------------------------------------------------------------- C4a, C4b
 
-#: a grid with four σ² of partial collapse at K = 10 on LAM (5, 2, 1, 0.5: 2, 5, 7, 9 live)
+#: a grid with five σ² of partial collapse at K_C4A = 40 latents on LAM (all but σ² = 10); 40
+#: latents keep the one-latent resolution (±0.018 on three seeds) well inside C4a's 0.05
 SIGMA_C4A = [10.0, 5.0, 2.0, 1.0, 0.5, 0.1]
+K_C4A = 40
 RISING = [1.0, 0.8, 0.5, 0.3, 0.1, 0.0]  # collapse falls as σ² falls
+
+
+def runs_c4a(collapse_by_seed: list[list[float]], **kwargs) -> pd.DataFrame:
+    return runs(collapse_by_seed, sigma=SIGMA_C4A, k=K_C4A, **kwargs)
 
 
 def c4a(table: pd.DataFrame, key: str = "C4a/fig5"):
@@ -306,16 +313,16 @@ def c4a(table: pd.DataFrame, key: str = "C4a/fig5"):
 def test_c4a_judges_the_range_of_partial_collapse_by_its_falls_and_rise():
     from paper_figures.claims.c4a import partial_collapse
 
-    partial = partial_collapse(SIGMA_C4A, LAM, K)
     live = [min(K, int((LAM > s).sum())) for s in SIGMA_C4A]  # independent count
     assert live == [0, 2, 5, 7, 9, 10]
-    assert list(partial) == [0 < n < K for n in live]
+    assert list(partial_collapse(SIGMA_C4A, LAM, K)) == [0 < n < K for n in live]
+    assert list(partial_collapse(SIGMA_C4A, LAM, K_C4A)) == [False] + [True] * 5
     noisy = [[min(1.0, c + d) for c in RISING] for d in (0.0, 0.01, 0.03)]
-    numbers = c4a(runs(noisy, sigma=SIGMA_C4A))
+    numbers = c4a(runs_c4a(noisy))
     assert numbers.holds is True and numbers.n == 3
-    # over σ² = 0.5, 1, 2, 5 (ascending): collapse 0.1, 0.3, 0.5, 0.8 (+ the seed's offset)
+    # over σ² = 0.1, 0.5, 1, 2, 5 (ascending): collapse 0, 0.1, 0.3, 0.5, 0.8 (+ the offset)
     assert numbers.values("largest_fall") == pytest.approx([0.0, 0.0, 0.0])
-    assert numbers.values("overall_rise") == pytest.approx([0.7, 0.7, 0.7])
+    assert numbers.values("overall_rise") == pytest.approx([0.8, 0.8, 0.8])
     assert numbers.by_setting["σ²=1"]["(ε, δ)"] == pytest.approx(np.mean([0.3, 0.31, 0.33]))
     others = [n for n in numbers.notes if n.startswith("by ")]
     assert [n.split(":")[0] for n in others] == ["by active_units", "by integrated"]
@@ -324,20 +331,20 @@ def test_c4a_judges_the_range_of_partial_collapse_by_its_falls_and_rise():
 def test_c4a_fails_on_a_fall_in_the_middle_whatever_the_ends():
     # the grid's ends pinned at 100% and 0% collapse; the middle falls from σ² = 1 to 2
     middle_fall = [1.0, 0.9, 0.2, 0.6, 0.1, 0.0]
-    fails = c4a(runs([middle_fall] * 3, sigma=SIGMA_C4A))
+    fails = c4a(runs_c4a([middle_fall] * 3))
     assert fails.holds is False
     assert fails.values("largest_fall") == pytest.approx([0.4, 0.4, 0.4])
-    one_odd = c4a(runs([RISING, RISING, middle_fall], sigma=SIGMA_C4A))
+    one_odd = c4a(runs_c4a([RISING, RISING, middle_fall]))
     assert one_odd.result("largest_fall").holds is None and one_odd.holds is None
 
 
 def test_c4a_says_when_another_measure_disagrees_with_eps_delta():
-    table = runs([RISING] * 3, sigma=SIGMA_C4A)
-    table["active_units"] = [0, 8, 0, 8, 0, 8] * 3  # active units do not rise with σ²
+    table = runs_c4a([RISING] * 3)
+    table["active_units"] = [0, 20, 0, 20, 0, 20] * 3  # active units do not rise with σ²
     numbers = c4a(table)
     assert numbers.holds is True
     (by_units,) = [n for n in numbers.notes if n.startswith("by active_units")]
-    assert by_units.startswith("by active_units: fails (disagrees; largest_fall 0.8")
+    assert by_units.startswith("by active_units: fails (disagrees; largest_fall 0.5")
 
 
 def test_c4a_leaves_out_a_seed_with_too_few_sigma2_of_partial_collapse():
@@ -349,14 +356,14 @@ def test_c4a_leaves_out_a_seed_with_too_few_sigma2_of_partial_collapse():
 
 
 def test_c4a_runs_too_short_and_learned_rows_are_not_judged():
-    short = c4a(runs([RISING] * 3, steps=100, sigma=SIGMA_C4A))
+    short = c4a(runs_c4a([RISING] * 3, steps=100))
     assert short.holds is None and short.n == 0 and len(short.too_short) == 18
     assert short.reason == "runs too short (< 1000 steps); fewer than 3 seeds finished: 0"
     zigzag = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
     mixed = pd.concat(
         [
-            runs([RISING] * 3, sigma=SIGMA_C4A),
-            runs([zigzag] * 3, "learned", sigma=SIGMA_C4A),
+            runs_c4a([RISING] * 3),
+            runs_c4a([zigzag] * 3, mode="learned"),
         ]
     )
     assert c4a(mixed).holds is True  # learned rows ignored
@@ -418,7 +425,7 @@ def test_c4b_compares_the_level_of_live_latents_with_the_prediction(
 
 
 def test_a_run_whose_band_could_change_c4a_blocks_it_and_a_settled_one_does_not():
-    table = runs([RISING] * 3, sigma=SIGMA_C4A)
+    table = runs_c4a([RISING] * 3)
     curves = settled(table)
     definition = DEFINITIONS["C4a/fig5"]
     inputs = Inputs(Path("."), LAM, pd.DataFrame(), {"fig5_fixed_sigma": table}, lambda r: None)
