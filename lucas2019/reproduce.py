@@ -19,8 +19,9 @@ different config is refused (the sweep's summary lists it).
 ``<out>/runs.csv`` has one row per run of every experiment. The analytic tables go to
 ``<out>/analytic/``; figures, Table 1, ``verdicts.json`` (every number of the verdicts on claims
 C1-C6 of the paper and C7, C8 beyond it) and ``index.md`` rendered from it go to
-``<out>/figures/``. Before a fresh folder's first run, ``<out>/declared.json`` records every
-definition's fingerprint: the verdicts whose definitions are unchanged since are confirmatory.
+``<out>/figures/``; a verdict is confirmatory when the runs it reads started after its
+definition's log entry (each run's result.json records when it first started) and use seeds and
+data the definitions were not set on.
 ``--figures-only`` on runs without analytic tables (e.g. made with ``train -m``) computes them
 from the overrides' data. Without ``--only``
 it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per seed,
@@ -41,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import linear_vae
@@ -52,7 +54,7 @@ from lucas2019.io import atomic_write
 from lucas2019.run_schema import FLOATS, RUN_TABLE
 from paper_figures.index import IndexEntry, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
-from paper_figures.verdict_record import VERDICTS_JSON, declare, read
+from paper_figures.verdict_record import VERDICTS_JSON, read
 
 #: the sweeps' hydra/launcher unless --launcher names another (the fastest path measured on CPU)
 DEFAULT_LAUNCHER = "vectorized"
@@ -147,9 +149,17 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
         runs={name: table for name, table in runs.items() if not table.empty},
         ppca_mle=partial(_mle_row, by_k, eigenvalues),
     )
-    subsets = sorted({s for table in inputs.runs.values() for s in table["subset_seed"].dropna()})
+    subsets = {s for table in inputs.runs.values() for s in table["subset_seed"].dropna()}
+    if (analytic / "config.yaml").exists():  # the closed forms read the analytic tables' data
+        analysis = yaml.safe_load((analytic / "config.yaml").read_text(encoding="utf-8"))
+        subsets.add(analysis["dataset"]["subset_seed"])
+    started = {  # run_dir -> when the run first started, to compare with the definitions
+        run: when
+        for table in inputs.runs.values()
+        for run, when in zip(table["run_dir"], table["started_utc"], strict=True)
+    }
     entries = [*never_ran, *index_entries(inputs, figures)]
-    return write_index(figures, entries, declared_in=out, data_subsets=subsets)
+    return write_index(figures, entries, started=started, data_subsets=sorted(subsets))
 
 
 def _runs(sweep_dir: Path) -> pd.DataFrame:
@@ -235,8 +245,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("results") / f"{cfg.dataset.name}_{cfg.scale}"
     _say(f"dataset {cfg.dataset.name}, scale {cfg.scale}: output in {out}")
     if not args.figures_only:
-        if not (out / "runs").exists():  # definitions fixed before the first run: confirmatory
-            _say(f"definitions declared before any run: {declare(out)}")
         _say("analytic tables (spectrum, Figure 1, Figure 2, σ² sweeps)")
         _analytic_or_exit(parser, fixed, out / "analytic")
         failed = []

@@ -151,6 +151,8 @@ def _run_row(run_dir: Path, root: Path) -> dict[str, Any]:
             value = result.get(key.name)
             if key.kind == FLOATS:
                 row[key.column] = list(value) if isinstance(value, list) else None
+            elif key.kind == TEXT:
+                row[key.column] = value if isinstance(value, str) else None
             else:
                 row[key.column] = _float_or_none(value)
         if row["experiment"] is None and isinstance(result.get("experiment"), str):

@@ -74,17 +74,19 @@ class ConfigColumn(Key):
 
 
 METRICS_CSV: tuple[Key, ...] = (
-    Key("step", INT, STEPS, "optimiser steps taken when the row was evaluated"),
+    Key("step", INT, STEPS, "optimiser steps taken when the row was evaluated; the first row is "
+        "step 0, the initial model"),
     Key("elbo", FLOAT, NATS, "ELBO on the training set"),
     Key("rec", FLOAT, NATS, "E_q log p(x | z) on the training set"),
     Key("kl", FLOAT, NATS, "KL(q(z | x) || p(z)) on the training set"),
-    Key("beta", FLOAT, NO_UNIT, "KL weight of the last training step (annealing schedule)"),
+    Key("beta", FLOAT, NO_UNIT, "KL weight of the last training step (annealing schedule); at "
+        "step 0, of the first"),
     Key("sigma2", FLOAT, DATA_UNITS2, "σ² in use (closed form: what the last step used); empty "
         "for a Bernoulli decoder"),
     Key("sigma2_optimal", FLOAT, DATA_UNITS2, "closed-form optimal σ² of the current model: "
         "E_q squared error per data dimension, mean over the training set"),
     Key("sigma2_optimal_batch", FLOAT, DATA_UNITS2, "the same on the last training batch, before "
-        "its update: what a closed-form σ² was set to"),
+        "its update: what a closed-form σ² was set to; empty at step 0"),
     Key("collapsed_fraction", FLOAT, FRACTION, "latents (ε, δ)-collapsed at ε = 0.01 nats and "
         "δ = trainer.delta"),
     Key("active_units", INT, COUNT, "latents with Var_x E_q[z_i] ≥ 0.01"),
@@ -97,7 +99,7 @@ METRICS_CSV: tuple[Key, ...] = (
     Key("wall_time_s", FLOAT, SECONDS, "training wall time so far (time spent stopped excluded)"),
 )  # fmt: skip
 
-# In run-table order: numbers, then lists (RUN_TABLE keeps this order).
+# In run-table order: numbers, then lists, then texts (RUN_TABLE keeps this order).
 RESULT_JSON: tuple[ResultKey, ...] = (
     ResultKey("status", TEXT, NO_UNIT, "'completed', or 'diverged' (a NaN/inf loss)",
               wandb_summary=True),
@@ -182,6 +184,15 @@ RESULT_JSON: tuple[ResultKey, ...] = (
               "Not part of the fingerprint: both ways train the same run"),
     ResultKey("fingerprint", MAPPING, NO_UNIT, "every config value that decides the result, "
               "and the data's SHA-256 (lucas2019.run_folder)"),
+    ResultKey("claims_hash", TEXT, NO_UNIT, "hash of the claims table in force when the run "
+              "first started (paper_figures.claims.table.table_hash); null for a run begun "
+              "before runs recorded it", column="claims_hash"),
+    ResultKey("git_commit", TEXT, NO_UNIT, "git commit of the package's checkout when the run "
+              "first started, or the package version outside a checkout; null as claims_hash",
+              column="git_commit"),
+    ResultKey("started_utc", TEXT, NO_UNIT, "when the run first started, ISO 8601 UTC "
+              "(e.g. 2026-12-07T09:12:03Z); a resumed or extended run keeps it; null as "
+              "claims_hash", column="started_utc"),
 )  # fmt: skip
 
 CONFIG_COLUMNS: tuple[ConfigColumn, ...] = (
@@ -243,6 +254,7 @@ RUN_TABLE: tuple[Key, ...] = (
     Key("collapse_integrated", FLOAT, FRACTION, "ε-averaged collapsed fraction (trapezoid "
         "integral of collapse_curve over collapse_eps, divided by the ε range)"),
     *_result_columns((FLOATS,)),
+    *_result_columns((TEXT,)),
 )  # fmt: skip
 
 #: the run-table columns every long table (tidy, collapse and training curves) carries

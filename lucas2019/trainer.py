@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from lucas2019 import config as config_schema
-from lucas2019 import data, metrics, run_folder
+from lucas2019 import data, metrics, provenance, run_folder
 from lucas2019.io import atomic_write_json, atomic_write_text
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.mitigations import Mitigation, build_mitigation
@@ -153,9 +153,11 @@ def prepare(
     load the data, check the run folder, build the model, likelihood and optimisers (seeded with
     ``cfg.seed``), restore the newest checkpoint and write config.yaml.
 
-    Returns the folder's finished result when it is reused as is, else the :class:`Run`. The global
-    RNG is then the run's training-noise stream (seeded and past the initialisation, or the
-    checkpoint's state), which :meth:`_Loop.run` draws from.
+    A run starting from step 0 records its provenance (:mod:`lucas2019.provenance`) and its
+    metrics row at step 0, the evaluation of the initial model; a resumed or extended run has both
+    from its checkpoint. Returns the folder's finished result when it is reused as is, else the
+    :class:`Run`. The global RNG is then the run's training-noise stream (seeded and past the
+    initialisation, or the checkpoint's state), which :meth:`_Loop.run` draws from.
     """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
@@ -214,10 +216,12 @@ def prepare(
         x_test,
         run_dir,
         tracker,
-        state or _TrainingState(),
+        state or _TrainingState(provenance=provenance.at_start()),
         fingerprint,
         mitigation,
     )
+    if not loop.state.rows:  # a fresh run (one preempted at step 0 has its row already)
+        loop.evaluate_row(loop.kl_weight(0), sigma2_optimal_batch=None)
     return Run(loop, dataset, cfg)
 
 
@@ -263,6 +267,7 @@ class _TrainingState:
     status: str = "running"
     order: torch.Tensor | None = None  # what is left of the current epoch's minibatch order
     extended_from: int | None = None  # the step count of the completed run this one continues
+    provenance: dict | None = None  # of the first start; None: begun before runs recorded it
 
     def __post_init__(self) -> None:
         self.rows = self.rows or []
@@ -410,7 +415,11 @@ class _Loop:
             seed=self.s.seed + 1,
         )
 
-    def evaluate_row(self, beta: float, sigma2_optimal_batch: float) -> dict:
+    def evaluate_row(self, beta: float, sigma2_optimal_batch: float | None) -> dict:
+        """Evaluate the model now, append the metrics row (columns
+        :data:`lucas2019.run_schema.METRICS_CSV`) to metrics.csv and the tracker, and return it.
+        ``beta`` is the last step's KL weight (the first step's at step 0), ``sigma2_optimal_batch``
+        its batch's closed-form σ² (data units²; None at step 0, before any batch)."""
         train = self.evaluate(self.x_train)
         test = self.evaluate(self.x_test) if self.x_test is not None else None
         row = {
@@ -456,6 +465,7 @@ class _Loop:
             "batch_rng": self.batches.get_state(),
             "order": self.order,
             "extended_from": self.state.extended_from,
+            "provenance": self.state.provenance,
             "mitigation": self.mitigation.state_dict(),
             run_folder.FINGERPRINT_KEY: self.fingerprint,
         }
@@ -529,6 +539,7 @@ class _Loop:
             **self.mitigation.report(),
             "launcher": launcher,
             run_folder.FINGERPRINT_KEY: self.fingerprint,
+            **(self.state.provenance or dict.fromkeys(provenance.KEYS)),
         }
         atomic_write_json(self.run_dir / "result.json", result)
         self.tracker.log_final(
@@ -576,6 +587,7 @@ def _restore(
         rows=payload["rows"],
         order=payload["order"],
         extended_from=payload.get("extended_from"),
+        provenance=payload.get("provenance"),  # absent from older checkpoints
     )
 
 

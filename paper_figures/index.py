@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,6 +122,11 @@ def verdict_cell(record: VerdictRecord) -> str:
     return f"{cell} (would {stands} as it stands)" if record.as_it_stands else cell
 
 
+def design_cell(record: VerdictRecord) -> str:
+    """'confirmatory', 'exploratory', or 'exploratory (<why>)' when the record says why."""
+    return f"{record.design} ({record.design_why})" if record.design_why else record.design
+
+
 def headline_cell(record: VerdictRecord) -> str:
     """The headline statistic with its mean and interval, e.g. 'max_gap = 2.1 [2.03, 2.16]'."""
     h = record.headline
@@ -158,7 +163,7 @@ def summary(file: VerdictsFile) -> list[str]:
                 headline_cell(r),
                 str(h.n) if h else "—",
                 h.needs if h else "—",
-                r.design,
+                design_cell(r),
                 f"`{file.claims_table}`" if file.claims_table else "none",
             ]
         )
@@ -243,7 +248,8 @@ def verdict_section(r: VerdictRecord) -> list[str]:
     """One verdict: what it is, its criteria, measures, settings, blockers, seeds, notes."""
     lines = ["", f'<a id="{anchor(r)}"></a>', "", f"## {r.definition} ({r.kind})", ""]
     lines += [*wrap(f"*{r.statement}*"), ""]
-    head = f"{r.design.capitalize()}; measure {r.measure}. Outcome: **{r.outcome}**"
+    design = design_cell(r)
+    head = f"{design[:1].upper()}{design[1:]}; measure {r.measure}. Outcome: **{r.outcome}**"
     # the runs a long reason names are listed below, each with what it needs
     reason = f"{r.cause} (listed below)" if r.blocking else r.reason
     lines += wrap(f"{head}: {reason}." if reason else f"{head}.")
@@ -325,12 +331,13 @@ def render_index(file: VerdictsFile) -> str:
 def write_index(
     out_dir: str | os.PathLike,
     entries: Iterable[IndexEntry],
-    declared_in: str | os.PathLike | None = None,
+    started: Mapping[str, object] | None = None,
     data_subsets: Sequence[object] = (),
 ) -> Path:
     """Write ``out_dir/verdicts.json`` from the entries' verdicts, then ``out_dir/index.md``
-    rendered from it; returns index.md's path. A verdict is confirmatory when ``declared_in``
-    holds its definition's fingerprint from before the runs and neither its seeds nor the runs'
+    rendered from it; returns index.md's path. A verdict is confirmatory when every run it read
+    started after its definition's log entry (``started``: run_dir -> the run table's
+    ``started_utc``; a run not in it has no recorded start) and neither its seeds nor the runs'
     ``data_subsets`` (their ``dataset.subset_seed`` values) are ones the definitions were set on
     (:func:`verdict_record.design_of`)."""
     entries = list(entries)
@@ -340,13 +347,13 @@ def write_index(
             f"entries must be IndexEntry objects, got {bad}; wrap each render's result as "
             "IndexEntry(title, paths, claims, verdicts)."
         )
-    out = Path(out_dir)
+    out, started = Path(out_dir), started or {}
     records = [
         verdict_record.record(
             n,
-            verdict_record.design_of(n.definition, declared_in, n.seeds, data_subsets)
-            if declared_in is not None
-            else verdict_record.EXPLORATORY,
+            verdict_record.design_of(
+                n.definition, verdict_record.started_of(n, started), n.seeds, data_subsets
+            ),
         )
         for e in entries
         for n in e.verdicts

@@ -8,18 +8,18 @@ date, the definitions in words and the figures index.md shows. :func:`dumps` and
 are exact inverses on the file's text. Non-finite numbers are written as the strings ``"inf"``,
 ``"-inf"`` and ``"nan"``, so the file is standard JSON.
 
-A verdict is *confirmatory* when its definition was fixed before the folder's first run trained
-(:func:`declare` records every definition's fingerprint in ``declared.json`` then), is unchanged
-since, and its runs use model seeds and a data subset that the definitions were not set on
+A verdict is *confirmatory* when every run it reads started (result.json's ``started_utc``)
+after its definition's entry in the log of definitions (:attr:`Definition.declared`), and its
+runs use model seeds and a data subset that the definitions were not set on
 (:data:`paper_figures.claims.table.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); otherwise it is
 *exploratory*: its definition may have been chosen after looking at these runs or their like.
+:func:`design_of` decides, and says why.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -30,7 +30,7 @@ from typing import Any
 
 from lucas2019.io import atomic_write_text
 from paper_figures.claims.judging import ClaimNumbers, CriterionResult, seed_label
-from paper_figures.claims.schema import Definition, fingerprinted
+from paper_figures.claims.schema import Definition, utc_instant
 from paper_figures.claims.table import (
     DEFINITIONS,
     SET_ON_SEEDS,
@@ -45,8 +45,6 @@ from paper_figures.words import OUTCOMES, number, other_measure_note
 #: the verdicts file in an output folder, and its format version
 VERDICTS_JSON = "verdicts.json"
 FORMAT = 1
-#: the definitions' fingerprints written before a folder's first run
-DECLARED_JSON = "declared.json"
 CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
 #: a criterion's outcome over its interval
 MET = {True: "met", False: "not met", None: "straddles the threshold"}
@@ -153,6 +151,8 @@ class VerdictRecord:
             is computed from.
         as_it_stands: for a verdict that runs still moving keep from deciding, the outcome
             ('holds', 'fails', 'cannot judge') its numbers give as they stand ('' otherwise).
+        design_why: why it is exploratory, '' when confirmatory (and in files written before
+            verdicts said why).
     """
 
     claim: str
@@ -172,6 +172,7 @@ class VerdictRecord:
     blocking: tuple[BlockingRun, ...]
     runs: tuple[str, ...]
     as_it_stands: str = ""
+    design_why: str = ""
 
     @property
     def headline(self) -> CriterionRecord | None:
@@ -263,9 +264,11 @@ def _blocking(numbers: ClaimNumbers) -> tuple[BlockingRun, ...]:
     return tuple(blocking)
 
 
-def record(numbers: ClaimNumbers, design: str = EXPLORATORY) -> VerdictRecord:
-    """The record of one verdict. Its runs are those of the judged seeds (whose convergence it
-    checked), or for a closed form the table it is judged on."""
+def record(numbers: ClaimNumbers, design: Design | None = None) -> VerdictRecord:
+    """The record of one verdict, exploratory unless ``design`` (:func:`design_of`) says
+    otherwise; its notes gain the design's. Its runs are those of the judged seeds (whose
+    convergence it checked), or for a closed form the table it is judged on."""
+    design = design or Design(EXPLORATORY)
     d = numbers.definition
     runs = [c.name for c in numbers.convergence]
     if d.convergence is None and d.min_seeds == 1:
@@ -285,17 +288,18 @@ def record(numbers: ClaimNumbers, design: str = EXPLORATORY) -> VerdictRecord:
         statement=claim.statement,
         outcome=OUTCOMES[numbers.holds],
         reason=numbers.reason,
-        design=design,
+        design=design.design,
         measure=d.measure,
         seeds=tuple(str(s) for s in numbers.seeds),
         left_out={str(s): why for s, why in numbers.left_out.items()},
         criteria=_criteria(numbers),
         measures=measures,
-        notes=tuple(n for n in numbers.notes if n not in worded),
+        notes=tuple(n for n in (*numbers.notes, *design.notes) if n not in worded),
         by_setting={s: dict(q) for s, q in numbers.by_setting.items()},
         blocking=_blocking(numbers),
         runs=tuple(runs),
         as_it_stands=OUTCOMES[numbers.as_it_stands] if numbers.blocked else "",
+        design_why=design.why,
     )
 
 
@@ -317,47 +321,83 @@ def verdicts_file(
 # ---------------------------------------------------------------- declared before the runs
 
 
-def definition_fingerprint(definition: Definition) -> str:
-    """First 12 hex digits of the SHA-256 of the definition as sorted JSON."""
-    text = json.dumps(fingerprinted(definition), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+@dataclass(frozen=True)
+class Design:
+    """A verdict's design: :data:`CONFIRMATORY` or :data:`EXPLORATORY`, ``why`` it is
+    exploratory ('' when confirmatory) and the ``notes`` it adds to the verdict."""
+
+    design: str
+    why: str = ""
+    notes: tuple[str, ...] = ()
 
 
-def declare(folder: str | os.PathLike) -> Path:
-    """Write ``folder/declared.json`` (every definition's fingerprint, the claims table, the
-    date) unless it exists; call it before the folder's first run trains. Returns its path."""
-    path = Path(folder) / DECLARED_JSON
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        declared = {
-            "claims_table": table_hash(),
-            "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
-            "definitions": {k: definition_fingerprint(d) for k, d in DEFINITIONS.items()},
-        }
-        atomic_write_text(path, json.dumps(declared, indent=1, ensure_ascii=False) + "\n")
-    return path
+def _runs(n: int) -> str:
+    return f"{n} run{'s' if n != 1 else ''}"
+
+
+def _when(declared: str) -> str:
+    """A :attr:`Definition.declared` value as a log heading writes it: '2026-12-07 09:20 UTC'."""
+    return declared.replace("T", " ").replace("Z", " UTC")
+
+
+def _started(value: object) -> datetime.datetime | None:
+    """A run's ``started_utc`` as an instant; None when it has none (or not a readable one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return utc_instant(value)
+    except ValueError:
+        return None
 
 
 def design_of(
     definition: Definition,
-    folder: str | os.PathLike,
+    started: Sequence[object],
     seeds: Collection[object] = (),
     data_subsets: Collection[object] = (),
-) -> str:
-    """:data:`CONFIRMATORY` when ``folder/declared.json`` holds the definition's current
-    fingerprint (it was fixed before the folder's runs) and none of the judged model ``seeds``
-    nor the runs' ``data_subsets`` (``dataset.subset_seed`` values) is one the definitions were
-    set on (:data:`paper_figures.claims.table.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); else
-    :data:`EXPLORATORY`."""
-    path = Path(folder) / DECLARED_JSON
-    if not path.exists():
-        return EXPLORATORY
-    declared = json.loads(path.read_text(encoding="utf-8")).get("definitions", {})
-    same = declared.get(definition.key) == definition_fingerprint(definition)
-    unseen = not {seed_label(s) for s in seeds} & set(SET_ON_SEEDS) and not (
-        {seed_label(s) for s in data_subsets} & set(SET_ON_SUBSET_SEEDS)
-    )
-    return CONFIRMATORY if same and unseen else EXPLORATORY
+) -> Design:
+    """:data:`CONFIRMATORY` when every run the verdict reads started after the definition's log
+    entry (``started``: each run's ``started_utc``, ISO 8601 UTC; None or NaN where a run has
+    none) and none of the judged model ``seeds`` nor the runs' ``data_subsets``
+    (``dataset.subset_seed`` values) is one the definitions were set on
+    (:data:`paper_figures.claims.table.SET_ON_SEEDS`, ``SET_ON_SUBSET_SEEDS``); else
+    :data:`EXPLORATORY`, with every reason. A verdict that reads no run (a closed form) is judged
+    by its seeds and data alone."""
+    declared = definition.declared_at
+    starts = [_started(value) for value in started]
+    unknown = sum(t is None for t in starts)
+    early = sum(t is not None and t <= declared for t in starts)
+    seen_seeds = sorted({seed_label(s) for s in seeds} & set(SET_ON_SEEDS), key=int)
+    seen_subsets = sorted({seed_label(s) for s in data_subsets} & set(SET_ON_SUBSET_SEEDS), key=int)
+    why, notes = [], []
+    when = _when(definition.declared)
+    if early:
+        why.append(f"{_runs(early)} started before the definition's log entry ({when})")
+        notes.append(
+            f"{early} of the {_runs(len(starts))} read started before the definition's log entry "
+            f"({when}): it may have been set after seeing them"
+        )
+    if unknown:
+        why.append(f"{_runs(unknown)} without a recorded start")
+    if seen_seeds:
+        which = ", ".join(map(str, seen_seeds))
+        why.append(
+            f"seeds {which} are ones the definitions were set on"
+            if len(seen_seeds) > 1
+            else f"seed {which} is one the definitions were set on"
+        )
+    if seen_subsets:
+        which = ", ".join(map(str, seen_subsets))
+        why.append(f"data subset {which} is one the definitions were set on")
+    if why:
+        return Design(EXPLORATORY, "; ".join(why), tuple(notes))
+    return Design(CONFIRMATORY)
+
+
+def started_of(numbers: ClaimNumbers, runs: Mapping[str, object]) -> list[object]:
+    """The ``started_utc`` of every run a verdict read (its convergence checks' runs), from
+    ``runs``: run_dir -> started_utc (a run not in it: None)."""
+    return [runs.get(c.run_dir) for c in numbers.convergence]
 
 
 # ---------------------------------------------------------------- the file
@@ -377,8 +417,15 @@ def _plain(value: Any) -> Any:
 
 
 def dumps(file: VerdictsFile) -> str:
-    """The file's JSON text (indented, keys in field order, UTF-8 kept)."""
-    return json.dumps({"format": FORMAT, **_plain(file)}, indent=1, ensure_ascii=False) + "\n"
+    """The file's JSON text (indented, keys in field order, UTF-8 kept). An empty
+    ``as_it_stands`` or ``design_why`` is left out, as in the files written before they existed,
+    which so round-trip."""
+    plain = _plain(file)
+    for verdict in plain["verdicts"]:
+        for key in ("as_it_stands", "design_why"):
+            if not verdict[key]:
+                del verdict[key]
+    return json.dumps({"format": FORMAT, **plain}, indent=1, ensure_ascii=False) + "\n"
 
 
 def _criterion_from(d: Mapping[str, Any]) -> CriterionRecord:
@@ -426,6 +473,7 @@ def _verdict_from(d: Mapping[str, Any]) -> VerdictRecord:
         blocking=tuple(BlockingRun(**b) for b in d["blocking"]),
         runs=tuple(d["runs"]),
         as_it_stands=d.get("as_it_stands", ""),  # files before the convergence band lack it
+        design_why=d.get("design_why", ""),  # absent from files written before it was kept
     )
 
 

@@ -21,7 +21,7 @@ from paper_figures import verdict_record
 from paper_figures.claims.schema import REPRODUCTION
 from paper_figures.claims.table import table_hash
 from paper_figures.common import replace_block, write_or_check
-from paper_figures.index import anchor, headline_cell, table, verdict_cell, wrap
+from paper_figures.index import anchor, design_cell, headline_cell, table, verdict_cell, wrap
 from paper_figures.verdict_record import VerdictRecord, VerdictsFile
 from paper_figures.words import CANNOT_JUDGE, FAILS, HOLDS, OUTCOMES
 
@@ -74,7 +74,8 @@ def _targets(galleries: Galleries, name: str, root: str) -> list[str]:
 
 def render_table(galleries: Galleries, root: str = "gallery") -> str:
     """Per current gallery, one row per verdict: claim (linked to its section), statement,
-    verdict in bold, the headline statistic with its interval, n and threshold."""
+    verdict in bold (and why, when it is exploratory and says), the headline statistic with its
+    interval, n and threshold."""
     lines = []
     for name in current(galleries):
         file = galleries[name]
@@ -85,12 +86,18 @@ def render_table(galleries: Galleries, root: str = "gallery") -> str:
             f"`{file.claims_table}` (numbers: [verdicts.json]({root}/{name}/verdicts.json)):"
         )
         rows = [
-            [_link(galleries, name, r), _statement(r), f"**{verdict_cell(r)}**", _headline(r)]
+            [_link(galleries, name, r), _statement(r), _verdict(r), _headline(r)]
             for r in file.verdicts
         ]
         lines += ["", *table(["claim", "statement", "verdict", "headline statistic"], rows)]
         lines += ["", *_targets(galleries, name, root)]
     return "\n".join(lines) or "(no gallery uses the current claims table)"
+
+
+def _verdict(r: VerdictRecord) -> str:
+    """The verdict in bold, then why it is exploratory when the record says."""
+    verdict = f"**{verdict_cell(r)}**"
+    return f"{verdict}, {design_cell(r)}" if r.design_why else verdict
 
 
 def _blocker(r: VerdictRecord) -> str:

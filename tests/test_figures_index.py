@@ -22,12 +22,12 @@ from paper_figures.theme import Rendered
 from paper_figures.verdict_record import (
     CONFIRMATORY,
     EXPLORATORY,
-    declare,
     design_of,
     dumps,
     loads,
     read,
     record,
+    started_of,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,8 @@ def test_write_index_opens_with_one_summary_row_per_verdict(tmp_path: Path) -> N
         row[0] == "| [C4a/fig5](#c4a-fig5)"
         and row[1] == "collapse rises monotonically with fixed σ²"
     )
-    assert row[2] == "cannot judge" and row[4:7] == ["3", "≤ 0.05", EXPLORATORY]
+    seeds_why = "seeds 0, 1, 2 are ones the definitions were set on"
+    assert row[2] == "cannot judge" and row[4:7] == ["3", "≤ 0.05", f"{EXPLORATORY} ({seeds_why})"]
     assert row[3] == (
         f"largest_fall = {interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}] "
         f"({interval.method})"
@@ -147,17 +148,104 @@ def test_each_gallery_index_is_its_verdicts_file_rendered(gallery: Path) -> None
     assert summary[0] == SUMMARY_HEADER and len(summary) == 2 + len(file.verdicts)
 
 
-def test_a_definition_declared_before_the_runs_is_confirmatory(tmp_path):
-    definition = DEFINITIONS["C4a/fig5"]
-    assert design_of(definition, tmp_path) == EXPLORATORY  # nothing declared
-    declare(tmp_path)
-    assert design_of(definition, tmp_path) == CONFIRMATORY
-    changed = dataclasses.replace(definition, min_steps=definition.min_steps + 1)
-    assert design_of(changed, tmp_path) == EXPLORATORY  # changed after the runs
-    # runs on seeds or a data subset the definitions were set on stay exploratory
-    assert design_of(definition, tmp_path, seeds=(3, 4, 5), data_subsets=(1,)) == CONFIRMATORY
-    assert design_of(definition, tmp_path, seeds=(2.0, 3, 4), data_subsets=(1,)) == EXPLORATORY
-    assert design_of(definition, tmp_path, seeds=(3, 4, 5), data_subsets=(0,)) == EXPLORATORY
+def _runs_table(started: list[str | None], seeds=(3, 4, 5), subset=1) -> pd.DataFrame:
+    """A synthetic run table: one run per (seed, start), its first start ``started_utc``."""
+    return pd.DataFrame(
+        {
+            "run_dir": [f"runs/fig5/{i}" for i in range(len(started))],
+            "seed": [seeds[i % len(seeds)] for i in range(len(started))],
+            "subset_seed": subset,
+            "started_utc": started,
+        }
+    )
+
+
+def _judged_on(numbers, runs: pd.DataFrame):
+    """``numbers`` as computed from ``runs``: one converged check per run (the runs it read)."""
+    from paper_figures.claims.convergence import RunConvergence
+
+    checks = tuple(RunConvergence(d, d, 2000, 0.0, 0.0, 10, True, "") for d in runs["run_dir"])
+    return dataclasses.replace(numbers, convergence=checks)
+
+
+DEFINITION = dataclasses.replace(DEFINITIONS["C4a/fig5"], declared="2026-12-07T09:20Z")
+AFTER, BEFORE = "2026-12-07T09:21:00Z", "2026-12-07T09:19:59Z"
+
+
+def _design(runs: pd.DataFrame, seeds=(3, 4, 5), subsets=(1,)):
+    started = dict(zip(runs["run_dir"], runs["started_utc"], strict=True))
+    numbers = _judged_on(_c4a({s: 0.95 for s in seeds}), runs)
+    return design_of(DEFINITION, started_of(numbers, started), seeds, subsets)
+
+
+def test_runs_started_after_the_log_entry_on_unseen_seeds_and_data_are_confirmatory():
+    design = _design(_runs_table([AFTER] * 6))
+    assert (design.design, design.why, design.notes) == (CONFIRMATORY, "", ())
+    # a date alone declares the end of that day: a run later that day came before it
+    dated = dataclasses.replace(DEFINITION, declared="2026-12-07")
+    assert design_of(dated, [AFTER], (3,), (1,)).why == (
+        "1 run started before the definition's log entry (2026-12-07)"
+    )
+    assert design_of(dated, ["2026-12-08T00:00:01Z"], (3,), (1,)).design == CONFIRMATORY
+
+
+def test_runs_started_before_the_log_entry_make_it_exploratory_and_say_so_in_the_notes():
+    design = _design(_runs_table([AFTER, BEFORE, BEFORE, AFTER, DEFINITION.declared, AFTER]))
+    assert design.design == EXPLORATORY
+    # started exactly at the entry's time did not start after it
+    assert design.why == "3 runs started before the definition's log entry (2026-12-07 09:20 UTC)"
+    assert design.notes == (
+        "3 of the 6 runs read started before the definition's log entry (2026-12-07 09:20 UTC): "
+        "it may have been set after seeing them",
+    )
+
+
+def test_runs_without_a_recorded_start_are_exploratory():
+    runs = _runs_table([AFTER, None, math.nan, "not a time"])
+    assert _design(runs).why == "3 runs without a recorded start"
+    numbers = _judged_on(_c4a({3: 0.9}), runs)
+    assert started_of(numbers, {}) == [None] * 4  # runs missing from the table have none
+
+
+def test_seeds_or_data_the_definitions_were_set_on_are_exploratory():
+    runs = _runs_table([AFTER] * 3)
+    assert _design(runs, seeds=(2.0, 3, 4)).why == "seed 2 is one the definitions were set on"
+    assert (
+        _design(runs, seeds=(0, 1, 2)).why == "seeds 0, 1, 2 are ones the definitions were set on"
+    )
+    assert _design(runs, subsets=(0, 1)).why == "data subset 0 is one the definitions were set on"
+    every = design_of(DEFINITION, [BEFORE, None], (0, 5), (0,))
+    assert every.why == (
+        "1 run started before the definition's log entry (2026-12-07 09:20 UTC); 1 run without a "
+        "recorded start; seed 0 is one the definitions were set on; data subset 0 is one the "
+        "definitions were set on"
+    )
+    # a closed form reads no run: its seeds and data decide
+    assert design_of(DEFINITIONS["C1/fig2"], [], (), (1,)).design == CONFIRMATORY
+
+
+def test_an_exploratory_verdict_says_why_in_its_file_index_md_and_readme(tmp_path):
+    from paper_figures.verdict_table import render_table
+
+    # C4a/fig5 as the table declares it: at 08:40 UTC on 2026-12-07; one run started before
+    runs = _runs_table(["2026-12-07T08:30:00Z", AFTER, AFTER], seeds=(0, 1, 2))
+    falls = {s: {"largest_fall": f, "overall_rise": 0.8} for s, f in enumerate((0.01, 0.02, 0.03))}
+    numbers = _judged_on(judge(DEFINITIONS["C4a/fig5"], falls), runs)
+    started = dict(zip(runs["run_dir"], runs["started_utc"], strict=True))
+    write_index(tmp_path, [IndexEntry("Figure 5", [], ["C4a"], [numbers])], started, [1])
+    (r,) = read(tmp_path).verdicts
+    why = (
+        "1 run started before the definition's log entry (2026-12-07 08:40 UTC); seeds 0, 1, 2 "
+        "are ones the definitions were set on"
+    )
+    assert r.design == EXPLORATORY and r.design_why == why
+    assert any("started before the definition's log entry" in n for n in r.notes)
+    text = (tmp_path / "index.md").read_text()
+    summary = text.split("## Summary\n\n")[1].split("\n\n")[0].splitlines()
+    assert summary[2].split(" | ")[6] == f"exploratory ({why})"
+    assert f"Exploratory ({why}); measure" in " ".join(text.split())
+    readme = render_table({tmp_path.name: read(tmp_path)})
+    assert f"**holds**, exploratory ({why})" in readme
 
 
 def test_a_bad_verdicts_file_is_one_clear_error(tmp_path, capsys):

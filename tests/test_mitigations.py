@@ -199,8 +199,9 @@ def test_a_cyclical_run_logs_the_schedules_weights(compose_train, tmp_path):
     )
     trainer.train(cfg)
     logged = pd.read_csv(tmp_path / "metrics.csv").set_index("step")["beta"]
-    # the row at step s holds the weight of the step just taken, step s - 1 (0-based)
-    expected = [cyclical_kl_weight(s - 1, 2, 10, 0.5) for s in logged.index]
+    # the row at step s holds the weight of the step just taken, step s - 1 (0-based); the row
+    # at step 0, of the initial model, the weight of the first step
+    expected = [cyclical_kl_weight(max(s - 1, 0), 2, 10, 0.5) for s in logged.index]
     np.testing.assert_allclose(logged.to_numpy(), expected, atol=1e-12)
     assert logged[4] == pytest.approx(0.6) and logged[11] == 0.0 and logged[25] == 1.0
 

@@ -53,9 +53,13 @@ def test_reproduce_runs_everything_renders_every_figure_and_skips_finished_runs(
         "C7",
     }
     assert rows[0].startswith("| [C1/fig2](#c1-fig2) | optimal linear-VAE ELBO equals the pPCA")
-    # declared before the runs, but on the seeds and data subset the definitions were set on
-    assert (out / "declared.json").exists()
-    assert "| holds |" in rows[0] and f"| exploratory | `{table_hash()}` |" in rows[0]
+    # runs started after the definitions' log entries, but on the seeds and data subset the
+    # definitions were set on
+    assert table["started_utc"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    subset = "data subset 0 is one the definitions were set on"
+    assert "| holds |" in rows[0] and f"| exploratory ({subset}) | `{table_hash()}` |" in rows[0]
+    seeds = "seeds 0, 1, 2 are ones the definitions were set on"
+    assert f"| exploratory ({seeds}; {subset}) |" in index
     assert "| cannot judge: runs too short (< 1000 steps) |" in index  # too short for C3-C7
 
     stamps = {p: p.stat().st_mtime_ns for p in runs}
@@ -144,7 +148,8 @@ def test_figures_list_sweeps_that_never_ran(compose_train, tmp_path):
         "| optimal linear-VAE ELBO equals the pPCA MLE log-likelihood for every k | holds |"
         in rows[0]
     )
-    assert "| exploratory |" in rows[0]  # nothing was declared before runs in this folder
+    # no run read, but the analytic tables are of the data subset the definitions were set on
+    assert "| exploratory (data subset 0 is one the definitions were set on) |" in rows[0]
     drawn = [f.title for f in FIGURES if f"## {f.title}" in index]
     assert drawn == [f.title for f in FIGURES if f.experiment is None]  # only the analytic ones
 

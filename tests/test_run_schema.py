@@ -70,7 +70,7 @@ def test_collect_runs_columns_and_values_come_from_the_schema(linear_sweep):
             value, cell = result[key.name], row[key.column]
             if value is None:
                 assert cell is None or math.isnan(cell), key
-            elif key.kind == run_schema.FLOATS:
+            elif key.kind in (run_schema.FLOATS, run_schema.TEXT):
                 assert cell == value, key
             else:
                 assert cell == float(value), key

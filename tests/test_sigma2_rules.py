@@ -39,12 +39,14 @@ def model_state(run_dir) -> dict:
 
 def test_closed_form_sigma2_is_the_batch_optimum_at_every_step(train_linear, tmp_path):
     m = metrics_of(train_linear, tmp_path, "likelihood=gaussian_optimal", "trainer.max_steps=30")
+    stepped = m[m["step"] >= 1]  # the rows after a step (step 0: the initial model, no batch)
     # The σ² a step used is that step's batch E_q MSE (rounding: float32 sums in two orders).
-    np.testing.assert_allclose(m["sigma2"], m["sigma2_optimal_batch"], rtol=1e-5)
+    np.testing.assert_allclose(stepped["sigma2"], stepped["sigma2_optimal_batch"], rtol=1e-5)
     # Independent path: full batch, so step t's batch optimum is the one that the evaluation
-    # after step t - 1 computed from the same parameters (metrics.evaluate, not the train step).
+    # after step t - 1 (at step 0: of the initial model) computed from the same parameters
+    # (metrics.evaluate, not the train step).
     np.testing.assert_allclose(m["sigma2_optimal_batch"][1:], m["sigma2_optimal"][:-1], rtol=1e-5)
-    assert m["sigma2"].iloc[-1] < 0.8 * m["sigma2"].iloc[0]  # σ² follows the improving fit
+    assert m["sigma2"].iloc[-1] < 0.8 * stepped["sigma2"].iloc[0]  # σ² follows the improving fit
 
 
 # ---------------------------------------------------------------- σ²'s own optimiser
@@ -112,11 +114,12 @@ def test_sgd_sigma2_step_is_minus_lr_times_the_closed_form_gradient(train_linear
         "likelihood.sigma2_optim=sgd",
         f"likelihood.sigma2_lr={lr}",
     )
-    d, mse = 10, float(m["sigma2_optimal_batch"].iloc[0])
+    after = m[m["step"] == 1].iloc[0]  # the row after the one step (the first is step 0)
+    d, mse = 10, float(after["sigma2_optimal_batch"])
     # −ELBO per example = d·mse/(2σ²) + (d/2)·log σ² + ...; σ² = m + (σ²₀ − m)·e^θ, θ₀ = 0.
     grad_theta = (s0 - floor) * 0.5 * (d / s0 - d * mse / s0**2)
     expected = floor + (s0 - floor) * math.exp(-lr * grad_theta)
-    assert float(m["sigma2"].iloc[0]) == pytest.approx(expected, rel=1e-5)
+    assert float(after["sigma2"]) == pytest.approx(expected, rel=1e-5)
 
 
 # ---------------------------------------------------------------- switching rules

@@ -122,7 +122,7 @@ def test_divergence_stops_with_status_and_keeps_last_good_checkpoint(
     result = trainer.train(cfg)
     assert result["status"] == "diverged" and result["step"] == 25
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 20
-    assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [10, 20]
+    assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 10, 20]
     assert read_result(tmp_path)["status"] == "diverged"
 
 

@@ -10,6 +10,7 @@ that computes it.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -141,7 +142,9 @@ class Definition:
         convergence: when a run it reads counts as converged (None: nothing is trained); a
             verdict reading an unconverged run cannot judge.
         declared: when the definition was set in its current form: the ISO 8601 UTC time of
-            its entry in the log of definitions (a date alone: the end of that day, UTC).
+            its entry in the log of definitions, e.g. '2026-12-07T08:40Z', or a date alone,
+            meaning the end of that day (:func:`utc_instant`). A verdict on runs started before
+            it is exploratory.
         compute: ``compute(evidence, definition) -> ClaimNumbers``, the claim module's
             computation of this definition; not fingerprinted (:func:`fingerprinted`).
     """
@@ -164,11 +167,17 @@ class Definition:
     )
 
     def __post_init__(self) -> None:
+        utc_instant(self.declared)  # a ValueError naming the expected form
         unknown = [m for m in (self.measure, *self.other_measures) if m not in MEASURES]
         if unknown:
             raise ValueError(
                 f"{self.key}: measure must be one of {list(MEASURES)}, got {unknown[0]!r}."
             )
+
+    @property
+    def declared_at(self) -> datetime.datetime:
+        """:attr:`declared` as a UTC instant."""
+        return utc_instant(self.declared)
 
     @property
     def claim(self) -> str:
@@ -204,6 +213,26 @@ class Claim:
         stray = [d.key for d in self.definitions if d.claim != self.id]
         if stray:
             raise ValueError(f"claim {self.id}: definitions {stray} belong to another claim.")
+
+
+def utc_instant(text: str) -> datetime.datetime:
+    """An ISO 8601 UTC time ('2026-12-07T09:20Z', seconds optional) as an aware datetime; a bare
+    date ('2026-11-29') means the end of that day, i.e. midnight UTC after it. ValueError for
+    anything else."""
+    try:
+        if len(text) == len("2026-11-29"):
+            day = datetime.date.fromisoformat(text)
+            return datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc) + (
+                datetime.timedelta(days=1)
+            )
+        if not text.endswith("Z"):
+            raise ValueError("no 'Z' (UTC) at its end")
+        return datetime.datetime.fromisoformat(text[:-1]).replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"expected an ISO 8601 UTC time such as '2026-12-07T09:20Z' or a date such as "
+            f"'2026-11-29', got {text!r} ({error})."
+        ) from None
 
 
 def fingerprinted(value: object) -> object:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from paper_figures import stats
@@ -41,6 +43,35 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for c in CLAIMS.values() for d in
 #: the log, not a definition.
 SET_ON_SEEDS: tuple[int, ...] = (0, 1, 2)
 SET_ON_SUBSET_SEEDS: tuple[int, ...] = (0,)
+
+
+#: a heading of the log of definitions in docs/claims.md: '### 2026-12-07 09:20 UTC: title', or
+#: '### 2026-11-29: title' (an entry of that day, at the latest its end)
+LOG_HEADING = re.compile(r"^### (\d{4}-\d{2}-\d{2})(?: (\d{2}:\d{2}) UTC)?: (.*)$", re.MULTILINE)
+LOG_SECTION = "## Log of definitions"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One entry of the log of definitions: ``when`` as a :attr:`Definition.declared` value
+    ('2026-12-07T09:20Z' or '2026-11-29'), its ``title`` and ``body`` (the text below the
+    heading)."""
+
+    when: str
+    title: str
+    body: str
+
+
+def log_entries(doc_text: str) -> list[LogEntry]:
+    """The entries of the 'Log of definitions' section of docs/claims.md's text, in file order."""
+    log = doc_text.split(LOG_SECTION, 1)[1] if LOG_SECTION in doc_text else ""
+    headings = list(LOG_HEADING.finditer(log))
+    entries = []
+    for m, end in zip(headings, [*(h.start() for h in headings[1:]), len(log)], strict=True):
+        day, time, title = m.groups()
+        when = f"{day}T{time}Z" if time else day
+        entries.append(LogEntry(when, title, log[m.end() : end].strip()))
+    return entries
 
 
 def claim_of(definition: Definition) -> Claim:
