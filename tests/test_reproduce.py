@@ -58,8 +58,8 @@ def test_reproduce_runs_everything_renders_every_figure_and_skips_finished_runs(
     assert table["started_utc"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
     subset = "data subset 0 is one the definitions were set on"
     assert "| holds |" in rows[0] and f"| exploratory ({subset}) | `{table_hash()}` |" in rows[0]
-    seeds = "seeds 0, 1, 2 are ones the definitions were set on"
-    assert f"| exploratory ({seeds}; {subset}) |" in index
+    # too short to judge a seed (smoke scale), so the data subset is every verdict's one reason
+    assert all(f"| exploratory ({subset}) |" in row for row in rows)
     assert "| cannot judge: runs too short (< 1000 steps) |" in index  # too short for C3-C7
 
     stamps = {p: p.stat().st_mtime_ns for p in runs}
