@@ -42,17 +42,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
 
 import linear_vae
-from lucas2019 import results
+from lucas2019 import results, until_decided
 from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
 from lucas2019.data import DATA_ERRORS
 from lucas2019.io import atomic_write
 from lucas2019.run_schema import FLOATS, RUN_TABLE
-from paper_figures.index import IndexEntry, summary, write_index
+from paper_figures.index import IndexEntry, rerender, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
-from paper_figures.verdict_record import VERDICTS_JSON, declare, read
+from paper_figures.verdict_record import (
+    VERDICTS_JSON,
+    VerdictsFile,
+    declare,
+    read,
+    with_unextendable,
+    write,
+)
 
 #: the sweeps' hydra/launcher unless --launcher names another (the fastest path measured on CPU)
 DEFAULT_LAUNCHER = "vectorized"
@@ -134,7 +142,7 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     analytic, figures = out / "analytic", out / "figures"
     eigenvalues = pd.read_csv(analytic / "spectrum.csv")["eigenvalue"].to_numpy()
     by_k = pd.read_csv(analytic / "likelihood_vs_k.csv")
-    runs = {name: _runs(out / "runs" / name) for name in EXPERIMENTS}
+    runs = {name: _runs(out / "runs", name) for name in EXPERIMENTS}
     never_ran = [
         IndexEntry(f"{name}: no runs", [], missing=[f"every run of {name} (its sweep never ran)"])
         for name in experiments
@@ -152,11 +160,16 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     return write_index(figures, entries, declared_in=out, data_subsets=subsets)
 
 
-def _runs(sweep_dir: Path) -> pd.DataFrame:
-    """The sweep's runs; an empty table when the sweep never started (its figure lists them)."""
-    if sweep_dir.exists():
-        return results.collect_runs(sweep_dir)
-    return pd.DataFrame(columns=list(results.RUN_TABLE_COLUMNS))
+def _runs(runs_dir: Path, experiment: str) -> pd.DataFrame:
+    """The experiment's runs, each named as in runs.csv ('<experiment>/<folder>', so a verdict's
+    blocking runs are folders under ``runs_dir``); an empty table when the sweep never started
+    (its figure lists them)."""
+    sweep_dir = runs_dir / experiment
+    if not sweep_dir.exists():
+        return pd.DataFrame(columns=list(results.RUN_TABLE_COLUMNS))
+    runs = results.collect_runs(sweep_dir)
+    runs["run_name"] = [str(Path(experiment, name)) for name in runs["run_name"]]
+    return runs
 
 
 def _mle_row(by_k: pd.DataFrame, eigenvalues: np.ndarray, runs: pd.DataFrame) -> pd.Series:
@@ -179,6 +192,33 @@ def _analytic_or_exit(parser: argparse.ArgumentParser, overrides: Sequence[str],
         run_analytic(overrides, out)
     except DATA_ERRORS as error:
         parser.error(str(error))
+
+
+def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictConfig) -> Path:
+    """Extend the blocking runs round by round (:mod:`lucas2019.until_decided`), then write the
+    last verdicts with the runs that could not be extended saying why; returns index.md."""
+    runs_dir, figures = out / "runs", index.parent
+
+    def judge() -> VerdictsFile:
+        write_runs_table(out)
+        return read(render_figures(out, args.only).parent)
+
+    hydra_overrides = [o for o in args.overrides if o.startswith(("hydra.", "hydra/"))]
+    verdicts, stuck = until_decided.until_decided(
+        runs_dir,
+        read(figures),
+        judge,
+        lambda extensions: until_decided.launch(
+            runs_dir, extensions, args.launcher, hydra_overrides
+        ),
+        max_steps=int(cfg.until_decided.max_steps),
+        scale=str(cfg.scale),
+        say=_say,
+    )
+    still = until_decided.open_verdicts(verdicts)
+    _say(f"until decided: done; {still} verdicts still blocked by runs that cannot be extended")
+    write(figures, with_unextendable(verdicts, stuck))
+    return rerender(figures)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,6 +249,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "experiment with runs",
     )
     parser.add_argument("--figures-only", action="store_true", help="draw from existing runs")
+    parser.add_argument(
+        "--until-decided",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after judging, extend the runs that block a verdict to twice their steps (at most "
+        "until_decided.max_steps of the scale) and judge again, until no blocking run can be "
+        "extended (default: on; ignored with --figures-only)",
+    )
     args = parser.parse_args(argv)
     # --only takes every following word, so key=value overrides after it belong to the overrides
     args.overrides += [o for o in args.only if "=" in o]
@@ -255,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (out / "runs").is_dir():
         _say(f"run table: {write_runs_table(out)}")
     index = render_figures(out, args.only)
+    if args.until_decided and not args.figures_only:
+        index = _until_decided(out, index, args, cfg)
     _say(f"figures and verdicts: {index} (numbers: {index.parent / VERDICTS_JSON})")
     print("\n".join(summary(read(index.parent))))
     return 0
