@@ -19,6 +19,7 @@ run stopped mid-extension resumes from its checkpoint.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -38,12 +39,22 @@ _MAX_STEPS = "trainer.max_steps="
 
 @dataclass(frozen=True)
 class Extension:
-    """One run to extend: its ``run`` name under the runs folder ('<experiment>/<folder>'), its
-    completed ``steps`` and the ``to`` steps it trains to."""
+    """One run to extend: its ``folder`` under the runs folder ('<experiment>/<job folder>'), the
+    ``names`` the verdicts block it by, its completed ``steps`` and the ``to`` steps it trains
+    to."""
 
-    run: str
+    folder: str
+    names: tuple[str, ...]
     steps: int
     to: int
+
+
+def folder_of(runs_dir: Path, name: str) -> str:
+    """The folder under ``runs_dir`` a blocking run's name denotes: the name itself, less a note
+    in parentheses at its end ('fig5_fixed_sigma/0_seed=0 (40 steps)')."""
+    if (runs_dir / name).is_dir():
+        return name
+    return re.sub(r" \([^()]*\)$", "", name)
 
 
 def cap_words(max_steps: int, scale: str) -> str:
@@ -68,31 +79,37 @@ def plan(
     """The extensions of the runs ``names`` (under ``runs_dir``): each completed run below the cap
     ``max_steps`` to twice its steps, at most the cap; and {name: why} for those that cannot be
     extended."""
-    extensions, stuck = [], {}
+    by_folder: dict[str, list[str]] = {}
     for name in names:
-        run_dir = runs_dir / name
+        by_folder.setdefault(folder_of(runs_dir, name), []).append(name)
+    extensions, stuck = [], {}
+    for folder, named in by_folder.items():
+        run_dir = runs_dir / folder
         done = run_folder.finished_result(run_dir)
+        why = ""
         if not (run_dir / ".hydra" / "overrides.yaml").is_file():
-            stuck[name] = "not a run folder of a sweep under runs/, so it cannot be extended"
+            why = "not a run folder of a sweep under runs/, so it cannot be extended"
         elif done is None:
-            stuck[name] = "not finished (no completed result.json), so it cannot be extended"
+            why = "not finished (no completed result.json), so it cannot be extended"
         elif done["status"] != "completed":
-            stuck[name] = f"{done['status']} at step {done['step']}: a longer run would not change"
+            why = f"{done['status']} at step {done['step']}: a longer run would not change"
         elif int(done["step"]) >= max_steps:
-            stuck[name] = cap_words(max_steps, scale)
+            why = cap_words(max_steps, scale)
         else:
             steps = int(done["step"])
-            extensions.append(Extension(name, steps, min(max(2 * steps, steps + 1), max_steps)))
+            to = min(max(2 * steps, steps + 1), max_steps)
+            extensions.append(Extension(folder, tuple(named), steps, to))
+        stuck.update(dict.fromkeys(named, why) if why else {})
     return extensions, stuck
 
 
 def job(runs_dir: Path, extension: Extension) -> dict:
     """The job-list entry of ``extension``: its folder and its own overrides with the new
     ``trainer.max_steps``."""
-    path = runs_dir / extension.run / ".hydra" / "overrides.yaml"
+    path = runs_dir / extension.folder / ".hydra" / "overrides.yaml"
     overrides = [str(o) for o in yaml.safe_load(path.read_text(encoding="utf-8"))]
     kept = [o for o in overrides if not o.lstrip("+~").startswith(_MAX_STEPS)]
-    return {"subdir": extension.run, "overrides": [*kept, f"{_MAX_STEPS}{extension.to}"]}
+    return {"subdir": extension.folder, "overrides": [*kept, f"{_MAX_STEPS}{extension.to}"]}
 
 
 def launch(
@@ -122,17 +139,18 @@ def unfinished(runs_dir: Path, extensions: Sequence[Extension]) -> dict[str, str
     failed)."""
     why = {}
     for e in extensions:
-        done = run_folder.finished_result(runs_dir / e.run)
+        done = run_folder.finished_result(runs_dir / e.folder)
         if done is not None and done["status"] == "completed" and int(done["step"]) >= e.to:
             continue
-        error = run_folder.job_error(runs_dir / e.run)
+        error = run_folder.job_error(runs_dir / e.folder)
         if error is not None and error.get("status") == "refused":
             keys = [line.strip() for line in str(error["error"]).splitlines()[1:] if "->" in line]
-            why[e.run] = f"its extension to {e.to} steps was refused ({'; '.join(keys)})"
+            words = f"its extension to {e.to} steps was refused ({'; '.join(keys)})"
         elif done is not None and done["status"] == "diverged":
-            why[e.run] = f"diverged at step {done['step']} when extended to {e.to} steps"
+            words = f"diverged at step {done['step']} when extended to {e.to} steps"
         else:
-            why[e.run] = f"its extension to {e.to} steps did not finish (see its folder's logs)"
+            words = f"its extension to {e.to} steps did not finish (see its folder's logs)"
+        why.update(dict.fromkeys(e.names, words))
     return why
 
 
@@ -166,9 +184,14 @@ def until_decided(
             return verdicts, stuck
         number += 1
         extend(extensions)
-        stuck.update(unfinished(runs_dir, extensions))
+        failed = unfinished(runs_dir, extensions)
+        stuck.update(failed)
         verdicts = judge()
+        done = [e for e in extensions if not set(e.names) & set(failed)]
+        short = [e for e in extensions if set(e.names) & set(failed)]
         say(
-            f"until decided, round {number}: {len(extensions)} runs extended "
-            f"({_steps_words(extensions)}), {open_verdicts(verdicts)} verdicts still open"
+            f"until decided, round {number}: {len(done)} runs extended "
+            f"({_steps_words(extensions)}), "
+            + (f"{len(short)} could not be (named in the verdicts), " if short else "")
+            + f"{open_verdicts(verdicts)} verdicts still open"
         )

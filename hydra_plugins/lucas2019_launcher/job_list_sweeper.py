@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 class JobListSweeperConf:
     _target_: str = "hydra_plugins.lucas2019_launcher.job_list_sweeper.JobListSweeper"
     jobs_file: str = MISSING
+    # The sweep parameters an experiment preset declares; unused: every job's overrides are
+    # explicit in the file.
+    params: dict[str, str] | None = None
 
 
 ConfigStore.instance().store(
@@ -77,7 +80,7 @@ def read_jobs(path: str) -> list[dict]:
 class JobListSweeper(Sweeper):
     """Hydra sweeper: the jobs of a file, launched as one batch."""
 
-    def __init__(self, jobs_file: str) -> None:
+    def __init__(self, jobs_file: str, params: dict[str, str] | None = None) -> None:
         self.jobs_file = jobs_file
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
