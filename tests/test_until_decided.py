@@ -245,7 +245,6 @@ def test_the_job_list_sweeper_extends_only_the_listed_run_in_its_folder_stacked(
     assert result["launcher"].startswith("vectorized")
 
 
-@pytest.mark.slow
 def test_the_job_list_sweeper_extends_only_the_listed_run_in_its_folder_local_parallel(
     base_sweep, tmp_path
 ):
