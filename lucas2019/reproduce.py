@@ -24,9 +24,10 @@ definition's fingerprint: the verdicts whose definitions are unchanged since are
 Then, unless ``--no-until-decided``, the runs that block a verdict are extended in place and
 judged again, round by round, up to the scale's ``until_decided.max_steps``
 (:mod:`lucas2019.until_decided`). ``--figures-only`` on runs without analytic tables (e.g. made
-with ``train -m``) computes them from the overrides' data. Without ``--only`` it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per seed,
-some slow); ``--only mitigations`` runs that one and judges it against the ``fig5_fixed_sigma``
-runs already in ``<out>``. The figures are drawn from every experiment that has runs in
+with ``train -m``) computes them from the overrides' data. Without ``--only`` it runs every
+experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per seed, some slow);
+``--only mitigations`` runs that one and judges it against the ``fig5_fixed_sigma`` runs already
+in ``<out>``. The figures are drawn from every experiment that has runs in
 ``<out>``, whichever ``--only`` ran.
 """
 
