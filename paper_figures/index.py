@@ -32,7 +32,7 @@ from paper_figures.verdict_record import (
     VerdictRecord,
     VerdictsFile,
 )
-from paper_figures.words import number
+from paper_figures.words import FAILS, HOLDS, number
 
 #: prose is wrapped at this width; no line of index.md is longer than MAX_LINE (a table row,
 #: whose cells a markdown viewer wraps)
@@ -115,8 +115,11 @@ def anchor(record: VerdictRecord) -> str:
 
 
 def verdict_cell(record: VerdictRecord) -> str:
-    """'holds', 'fails', or 'cannot judge: <cause>'."""
-    return f"{record.outcome}: {record.cause}" if record.cause else record.outcome
+    """'holds', 'fails', 'cannot judge: <cause>', with '(would fail as it stands)' when runs
+    still moving block it."""
+    cell = f"{record.outcome}: {record.cause}" if record.cause else record.outcome
+    stands = {HOLDS: "hold", FAILS: "fail"}.get(record.as_it_stands, record.as_it_stands)
+    return f"{cell} (would {stands} as it stands)" if record.as_it_stands else cell
 
 
 def headline_cell(record: VerdictRecord) -> str:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from lucas2019 import results
 from paper_figures import fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, fig9, table1
+from paper_figures.claims.deciding import decide
 from paper_figures.claims.evidence import Evidence, Inputs
 from paper_figures.claims.judging import ClaimNumbers
 from paper_figures.claims.table import DEFINITIONS
@@ -269,7 +270,7 @@ def entry(figure: Figure, inputs: Inputs, out_dir: Path) -> IndexEntry | None:
     if figure.experiment is not None and runs is None:
         return None
     evidence = figure.evidence(inputs)
-    verdicts = [d.compute(evidence, d) for d in map(DEFINITIONS.get, figure.definitions)]
+    verdicts = [decide(d, evidence) for d in map(DEFINITIONS.get, figure.definitions)]
     drawn = figure.draw(evidence, runs, verdicts, out_dir)
     notes = [*getattr(drawn.paths, "notes", []), *drawn.notes]  # the band's caption first
     return IndexEntry(figure.title, drawn.paths, figure.claims, verdicts, notes=notes)

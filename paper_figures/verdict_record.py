@@ -147,6 +147,8 @@ class VerdictRecord:
         blocking: the runs that keep it from deciding (not converged, too short).
         runs: the runs whose numbers it read (the judged seeds'), or the table a closed form
             is computed from.
+        as_it_stands: for a verdict that runs still moving keep from deciding, the outcome
+            ('holds', 'fails', 'cannot judge') its numbers give as they stand ('' otherwise).
     """
 
     claim: str
@@ -165,6 +167,7 @@ class VerdictRecord:
     by_setting: Mapping[str, Mapping[str, float]]
     blocking: tuple[BlockingRun, ...]
     runs: tuple[str, ...]
+    as_it_stands: str = ""
 
     @property
     def headline(self) -> CriterionRecord | None:
@@ -245,17 +248,11 @@ def _criteria(numbers: ClaimNumbers) -> tuple[CriterionRecord, ...]:
 
 def _blocking(numbers: ClaimNumbers) -> tuple[BlockingRun, ...]:
     d = numbers.definition
-    blocking = []
-    if d.convergence is not None:
-        for c in numbers.convergence:
-            if not c.converged:
-                steps = d.convergence.lengthen.value * c.steps
-                needs = (
-                    f"≥ {math.ceil(steps)} steps (trainer.max_steps={math.ceil(steps)})"
-                    if math.isfinite(steps)
-                    else "a longer run"
-                )
-                blocking.append(BlockingRun(c.name, f"not converged: {c.why}", needs))
+    blocking = [
+        BlockingRun(c.name, f"not converged: {c.blocks}", f"more than {c.steps:.0f} steps")
+        for c in numbers.convergence
+        if c.blocks
+    ]
     blocking += [
         BlockingRun(run, "too short", f"≥ {d.min_steps} steps") for run in numbers.too_short
     ]
@@ -294,6 +291,7 @@ def record(numbers: ClaimNumbers, design: str = EXPLORATORY) -> VerdictRecord:
         by_setting={s: dict(q) for s, q in numbers.by_setting.items()},
         blocking=_blocking(numbers),
         runs=tuple(runs),
+        as_it_stands=OUTCOMES[numbers.as_it_stands] if numbers.blocked else "",
     )
 
 
@@ -449,6 +447,7 @@ def _verdict_from(d: Mapping[str, Any]) -> VerdictRecord:
         by_setting={s: {k: _number(v) for k, v in q.items()} for s, q in d["by_setting"].items()},
         blocking=tuple(BlockingRun(**b) for b in d["blocking"]),
         runs=tuple(d["runs"]),
+        as_it_stands=d.get("as_it_stands", ""),  # files before the convergence band lack it
     )
 
 

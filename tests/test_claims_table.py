@@ -13,13 +13,13 @@ import pytest
 
 from paper_figures import stats
 from paper_figures.claims import table as claims
-from paper_figures.claims.measures import COLLAPSE_MEASURES, MEASURES
+from paper_figures.claims.measures import BY_NAME, COLLAPSE_FRACTIONS, COLLAPSE_MEASURES, MEASURES
 from paper_figures.claims.schema import IMPLEMENTATION_CHECK, Criterion
 from paper_figures.claims.table import CLAIMS, DEFINITIONS, table_hash, update_doc
 from paper_figures.registry import FIGURES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "claims.md"
-ENTRY = re.compile(r"^### (\d{4}-\d{2}-\d{2}): ", re.MULTILINE)
+ENTRY = re.compile(r"^### (\d{4}-\d{2}-\d{2})(?: \d{2}:\d{2} UTC)?: ", re.MULTILINE)
 HASH = re.compile(r"Table hash: `([0-9a-f]{12})`\.?\s*$")
 
 
@@ -82,9 +82,25 @@ def test_collapse_verdicts_judge_by_eps_delta_and_report_every_other_measure():
     collapse = [d for c in ("C4a", "C4b", "C5", "C6") for d in CLAIMS[c].definitions]
     for definition in collapse:
         assert definition.measure == "eps_delta"
-        assert {definition.measure, *definition.other_measures} == set(COLLAPSE_MEASURES)
-        assert definition.convergence.max_collapse_change is not None
+        # C4a's statistics count latents: mutual information cannot express them
+        expected = set(COLLAPSE_FRACTIONS) if definition.claim == "C4a" else set(COLLAPSE_MEASURES)
+        assert {definition.measure, *definition.other_measures} == expected
         assert definition.convergence.escape_factor is not None
+
+
+def test_every_trained_definition_has_a_band_for_its_measure():
+    trained = [d for d in DEFINITIONS.values() if d.convergence is not None]
+    assert trained and all(BY_NAME[d.measure].moves for d in trained)
+    # the log entry that set them: their declared time is an entry's heading
+    headings = {
+        f"{day}T{time}Z" if time else day
+        for day, time in re.findall(
+            r"^### (\d{4}-\d{2}-\d{2})(?: (\d{2}:\d{2}) UTC)?: ",
+            DOC.read_text(encoding="utf-8"),
+            re.MULTILINE,
+        )
+    }
+    assert {d.declared for d in DEFINITIONS.values()} <= headings
     # C3a's tolerance and spike size are absolute [nats], and C3b reads the same tolerance
     (gap,) = DEFINITIONS["C3a/fig3"].requirements[0].ways[0]
     assert gap.statistic == "max_gap" and DEFINITIONS["C3b/fig3"].parameter("tolerance") == 0.5
@@ -136,6 +152,8 @@ def _hash_as_first_declared() -> str:
             "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
             "bootstrap_seed": stats.BOOTSTRAP_SEED,
             "methods": [stats.STUDENT_T, stats.BOOTSTRAP_T],
+            "bounded": "clipped to the statistic's bounds",
+            "per_latent": "Sheppard's correction for a resolution of one latent, 1/k",
         },
     }
     text = json.dumps(table, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -145,6 +163,6 @@ def _hash_as_first_declared() -> str:
 def test_the_claim_modules_collect_to_the_table_as_logged():
     # The definitions moved from one literal into one module per claim; a definition's link to
     # its computation is not part of what it means. The hash taken over the collected definitions
-    # is the one the log recorded for them before the move.
-    assert table_hash() == _hash_as_first_declared() == "775704aeb08f"
+    # is the one the newest log entry recorded (independently recomputed here).
+    assert table_hash() == _hash_as_first_declared() == "fd3072117f07"
     assert all(d.compute is not None for d in DEFINITIONS.values())

@@ -6,6 +6,7 @@ optimum, or a run had not converged)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,9 @@ from paper_figures.claims.c4b import compute as compute_c4b
 from paper_figures.claims.c5 import compute as compute_c5
 from paper_figures.claims.c5 import sigma2_reach
 from paper_figures.claims.c6 import compute as compute_c6
+from paper_figures.claims.deciding import decide
 from paper_figures.claims.elbo_runs import steps_to_tolerance
+from paper_figures.claims.evidence import Evidence, Inputs
 from paper_figures.claims.table import DEFINITIONS
 from paper_figures.verdict_record import record
 
@@ -101,6 +104,7 @@ def runs(
     mode: str = "fixed",
     steps: int = 2000,
     sigma2_optimal: float | None = None,
+    sigma: list[float] = SIGMA,
 ) -> pd.DataFrame:
     """collect_runs-like rows: one run per seed and σ² of SIGMA whose collapsed fraction is the
     given one under every measure (MI 5 nats per live share). A learned σ² starts at its optimum
@@ -122,7 +126,7 @@ def runs(
             "mutual_information": 5.0 * (1 - c),
         }
         for seed, collapse in enumerate(collapse_by_seed)
-        for s, c in zip(SIGMA, collapse, strict=True)
+        for s, c in zip(sigma, collapse, strict=True)
     ]
     return pd.DataFrame(rows)
 
@@ -240,61 +244,71 @@ def test_c5_cannot_judge_where_the_adam_bound_keeps_sigma2_from_its_optimum():
 
 # ---------------------------------------------------------------- C4a, C4b
 
+#: a grid with four σ² of partial collapse at K = 10 on LAM (5, 2, 1, 0.5: 2, 5, 7, 9 live)
+SIGMA_C4A = [10.0, 5.0, 2.0, 1.0, 0.5, 0.1]
+RISING = [1.0, 0.8, 0.5, 0.3, 0.1, 0.0]  # collapse falls as σ² falls
+
 
 def c4a(table: pd.DataFrame, key: str = "C4a/fig5"):
     return compute_c4a(table, settled(table), DEFINITIONS[key], LAM)
 
 
-def test_c4a_rises_on_every_seed_and_every_measure_agrees():
-    noisy = [[min(1.0, c + d) for c in FIXED] for d in (0.0, 0.01, 0.03)]
-    numbers = c4a(runs(noisy))
+def test_c4a_judges_the_range_of_partial_collapse_by_its_falls_and_rise():
+    from paper_figures.claims.c4a import partial_collapse
+
+    partial = partial_collapse(SIGMA_C4A, LAM, K)
+    live = [min(K, int((LAM > s).sum())) for s in SIGMA_C4A]  # independent count
+    assert live == [0, 2, 5, 7, 9, 10]
+    assert list(partial) == [0 < n < K for n in live]
+    noisy = [[min(1.0, c + d) for c in RISING] for d in (0.0, 0.01, 0.03)]
+    numbers = c4a(runs(noisy, sigma=SIGMA_C4A))
     assert numbers.holds is True and numbers.n == 3
-    assert numbers.values("spearman_sigma2") == pytest.approx([1.0, 1.0, 1.0])
-    assert numbers.values("overall_rise") == pytest.approx([1.0, 0.99, 0.97])
-    assert numbers.by_setting["σ²=1"]["(ε, δ)"] == pytest.approx(np.mean([0.9, 0.91, 0.93]))
-    assert numbers.by_setting["σ²=1"]["MI [nats]"] == pytest.approx(
-        5 * (1 - np.mean([0.9, 0.91, 0.93]))
-    )
+    # over σ² = 0.5, 1, 2, 5 (ascending): collapse 0.1, 0.3, 0.5, 0.8 (+ the seed's offset)
+    assert numbers.values("largest_fall") == pytest.approx([0.0, 0.0, 0.0])
+    assert numbers.values("overall_rise") == pytest.approx([0.7, 0.7, 0.7])
+    assert numbers.by_setting["σ²=1"]["(ε, δ)"] == pytest.approx(np.mean([0.3, 0.31, 0.33]))
     others = [n for n in numbers.notes if n.startswith("by ")]
-    assert [n.split(":")[0] for n in others] == [
-        "by active_units",
-        "by integrated",
-        "by mutual_information",
-    ]
-    assert all("holds (agrees" in n for n in others)
-    assert "largest_drop n/a" in others[2]  # MI ranks runs but is not a fraction of k
+    assert [n.split(":")[0] for n in others] == ["by active_units", "by integrated"]
 
 
-def test_c4a_fails_when_collapse_does_not_rise_and_straddles_with_one_odd_seed():
-    zigzag = [0.0, 0.9, 0.1, 1.0, 0.5]
-    fails = c4a(runs([zigzag] * 3))
-    assert fails.holds is False and fails.values("spearman_sigma2")[0] < 0.9
-    odd = c4a(runs([FIXED, FIXED, zigzag]))
-    assert odd.result("spearman_sigma2").holds is None and odd.holds is None
+def test_c4a_fails_on_a_fall_in_the_middle_whatever_the_ends():
+    # the grid's ends pinned at 100% and 0% collapse; the middle falls from σ² = 1 to 2
+    middle_fall = [1.0, 0.9, 0.2, 0.6, 0.1, 0.0]
+    fails = c4a(runs([middle_fall] * 3, sigma=SIGMA_C4A))
+    assert fails.holds is False
+    assert fails.values("largest_fall") == pytest.approx([0.4, 0.4, 0.4])
+    one_odd = c4a(runs([RISING, RISING, middle_fall], sigma=SIGMA_C4A))
+    assert one_odd.result("largest_fall").holds is None and one_odd.holds is None
 
 
 def test_c4a_says_when_another_measure_disagrees_with_eps_delta():
-    table = runs([FIXED] * 3)
-    table["active_units"] = [5, 0, 5, 0, 5] * 3  # active units do not rise with σ²
+    table = runs([RISING] * 3, sigma=SIGMA_C4A)
+    table["active_units"] = [0, 8, 0, 8, 0, 8] * 3  # active units do not rise with σ²
     numbers = c4a(table)
     assert numbers.holds is True
     (by_units,) = [n for n in numbers.notes if n.startswith("by active_units")]
-    assert by_units.startswith("by active_units: fails (disagrees; spearman_sigma2 0")
+    assert by_units.startswith("by active_units: fails (disagrees; largest_fall 0.8")
 
 
-def test_c4a_monotone_with_heavy_ties_rises_through_its_second_way():
-    ties = [1.0, 1.0, 1.0, 0.0, 0.0]
-    numbers = c4a(runs([ties] * 3))
-    assert numbers.values("spearman_sigma2")[0] == pytest.approx(np.sqrt(0.75))  # < 0.9
-    assert numbers.values("largest_drop") == (0.0, 0.0, 0.0)
-    assert numbers.result("largest_drop").holds and numbers.result("overall_rise").holds
+def test_c4a_leaves_out_a_seed_with_too_few_sigma2_of_partial_collapse():
+    numbers = c4a(runs([FIXED] * 3))  # SIGMA has one σ² of partial collapse at K = 10
+    assert numbers.holds is None and numbers.n == 0
+    assert set(numbers.left_out.values()) == {
+        "only 1 σ² values where partial collapse is predicted (need ≥ 3)"
+    }
 
 
 def test_c4a_runs_too_short_and_learned_rows_are_not_judged():
-    short = c4a(runs([FIXED] * 3, steps=100))
-    assert short.holds is None and short.n == 0 and len(short.too_short) == 15
+    short = c4a(runs([RISING] * 3, steps=100, sigma=SIGMA_C4A))
+    assert short.holds is None and short.n == 0 and len(short.too_short) == 18
     assert short.reason == "runs too short (< 1000 steps); fewer than 3 seeds finished: 0"
-    mixed = pd.concat([runs([FIXED] * 3), runs([[0.0, 1.0, 0.0, 1.0, 0.0]] * 3, "learned")])
+    zigzag = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+    mixed = pd.concat(
+        [
+            runs([RISING] * 3, sigma=SIGMA_C4A),
+            runs([zigzag] * 3, "learned", sigma=SIGMA_C4A),
+        ]
+    )
     assert c4a(mixed).holds is True  # learned rows ignored
 
 
@@ -347,22 +361,34 @@ def test_c4b_compares_the_level_of_live_latents_with_the_prediction(
     )
 
 
-def test_a_verdict_reading_an_unconverged_run_cannot_judge_and_suggests_a_length():
-    table = runs([FIXED] * 3)
+def test_a_run_whose_band_could_change_c4a_blocks_it_and_a_settled_one_does_not():
+    table = runs([RISING] * 3, sigma=SIGMA_C4A)
     curves = settled(table)
-    rising = (curves["run_dir"] == "fixed/0.1/2") & (curves["metric"] == "elbo")
-    curves.loc[rising, "value"] = -600 + 0.25 * curves.loc[rising, "step"]  # a straight rise
-    numbers = compute_c4a(table, curves, DEFINITIONS["C4a/fig5"], LAM)
-    assert numbers.holds is None and numbers.values("spearman_sigma2") == pytest.approx([1.0] * 3)
-    assert numbers.reason == (
-        "not converged: 1 runs, fixed/0.1/2 (the ELBO made 21% of its change in the last 20% of "
-        "the steps); run them for ≥ 4000 steps (trainer.max_steps=4000)"
-    )
-    (check,) = [c for c in numbers.convergence if not c.converged]
-    assert check.elbo_share == pytest.approx(400 / 1900)  # steps 1600 → 2000 of 100 → 2000
-    assert record(numbers).outcome == "cannot judge"
-    (blocking,) = record(numbers).blocking
-    assert blocking.run == "fixed/0.1/2" and blocking.needs.startswith("≥ 4000 steps")
+    definition = DEFINITIONS["C4a/fig5"]
+    inputs = Inputs(Path("."), LAM, pd.DataFrame(), {"fig5_fixed_sigma": table}, lambda r: None)
+    evidence = Evidence(inputs, table)
+    evidence.__dict__["curves"] = curves
+    assert decide(definition, evidence).holds is True  # nothing moves
+    # seed 2's σ² = 2 run lost 0.2 of its collapse in the window: 3 × that, 0.6, may still go,
+    # which puts a fall of 0.3 into its middle (0.3 at σ² = 1, 0.5 − 0.6 → 0 at σ² = 2)
+    moving = (curves["run_dir"] == "fixed/2.0/2") & (curves["metric"] == "collapsed_fraction")
+    curves.loc[moving, "value"] = np.where(curves.loc[moving, "step"] <= 1600, 0.7, 0.5)
+    # seed 0's σ² = 10 run (everything collapsed) moved a little: no outcome changes with it
+    calm = (curves["run_dir"] == "fixed/10.0/0") & (curves["metric"] == "collapsed_fraction")
+    curves.loc[calm, "value"] = np.where(curves.loc[calm, "step"] <= 1600, 0.97, 1.0)
+    evidence = Evidence(inputs, table)
+    evidence.__dict__["curves"] = curves
+    numbers = decide(definition, evidence)
+    assert numbers.holds is None and numbers.as_it_stands is True
+    blocking = [c for c in numbers.convergence if c.blocks]
+    assert [c.run_dir for c in blocking] == ["fixed/2.0/2"]
+    assert blocking[0].band == {"collapsed_fraction": pytest.approx(-0.6)}
+    assert numbers.reason.startswith("not converged: 1 of 18 runs could change the outcome")
+    assert numbers.reason.endswith("as it stands it would hold")
+    rec = record(numbers)
+    assert rec.outcome == "cannot judge" and rec.as_it_stands == "holds"
+    (blocker,) = rec.blocking
+    assert blocker.run == "fixed/2.0/2" and blocker.needs == "more than 2000 steps"
 
 
 # ---------------------------------------------------------------- C3a, C3b

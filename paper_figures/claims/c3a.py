@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from lucas2019.linear_names import ENCODERS, OBJECTIVES
 from paper_figures.claims.choices import (
     C3_STEPS_REASON,
+    DECLARED,
     ELBO_CONVERGENCE,
     SEEDS,
     TOLERANCE_NATS,
@@ -136,6 +138,7 @@ CLAIM = Claim(
                         "<=",
                         TOLERANCE_NATS,
                         TOLERANCE_REASON,
+                        bounds=(0.0, math.inf),
                     ),
                 ),
                 requires(
@@ -149,6 +152,7 @@ CLAIM = Claim(
                         "a fall larger than the tolerance leaves the band around the "
                         "optimum: an unstable learning rate, not sampling noise (the "
                         "logged ELBO reuses its random numbers, so its curve is smooth)",
+                        bounds=(0.0, math.inf),
                     ),
                 ),
             ),
@@ -156,6 +160,7 @@ CLAIM = Claim(
             min_steps=1000,
             min_steps_reason=C3_STEPS_REASON,
             convergence=ELBO_CONVERGENCE,
+            declared=DECLARED,
             compute=fig3_from_evidence,
             **SEEDS,
         ),
@@ -170,21 +175,22 @@ CLAIM = Claim(
                     "none above the MLE",
                     Criterion(
                         "max_excess",
-                        "largest (final ELBO − MLE) / max(1, |MLE|) over the encoders",
+                        "largest final ELBO − MLE over the encoders [nats per example]",
                         "<=",
-                        1e-3,
-                        "no ELBO exceeds the likelihood; 1e-3 of |MLE| allows evaluation noise",
+                        TOLERANCE_NATS,
+                        "no ELBO exceeds the likelihood; C3a's one tolerance, as on Figure 3: "
+                        + TOLERANCE_REASON,
                     ),
                 ),
                 requires(
                     "each close below it",
                     Criterion(
                         "max_shortfall",
-                        "largest (MLE − final ELBO) / max(1, |MLE|) over the encoders",
+                        "largest MLE − final ELBO over the encoders [nats per example]",
                         "<=",
-                        0.05,
-                        "the paper's encoders approach the MLE without reaching it; 5% "
-                        "of |MLE| is that reading",
+                        TOLERANCE_NATS,
+                        "every encoder reaches the MLE: C3a's one tolerance, as on Figure 3 (a "
+                        "relative 5% of |MLE| was about 21 nats on MNIST, more than two latents)",
                     ),
                 ),
             ),
@@ -192,6 +198,7 @@ CLAIM = Claim(
             min_steps=1000,
             min_steps_reason=C3_STEPS_REASON,
             convergence=ELBO_CONVERGENCE,
+            declared=DECLARED,
             compute=fig4_from_evidence,
             **SEEDS,
         ),

@@ -11,6 +11,7 @@ import pandas as pd
 from lucas2019.linear_names import OBJECTIVES
 from paper_figures.claims.choices import (
     C3_STEPS_REASON,
+    DECLARED,
     ELBO_CONVERGENCE,
     SEEDS,
     TOLERANCE_NATS,
@@ -145,6 +146,7 @@ CLAIM = Claim(
             min_steps=1000,
             min_steps_reason=C3_STEPS_REASON,
             convergence=ELBO_CONVERGENCE,
+            declared=DECLARED,
             compute=from_evidence,
             **SEEDS,
         ),

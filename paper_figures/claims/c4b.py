@@ -11,6 +11,7 @@ import pandas as pd
 from linear_vae import n_live
 from paper_figures.claims.choices import (
     COLLAPSE_CONVERGENCE,
+    DECLARED,
     OTHER_COLLAPSE,
     PRIMARY_COLLAPSE_REASON,
     TRAINED,
@@ -60,6 +61,8 @@ _C4_LEVEL = requires(
         0.1,
         "the linear theory sets a deep VAE's level, not each latent; on the paper's grid the "
         "prediction alone ranks σ² with ρ = 0.975, so only the level can fail",
+        bounds=(0.0, 1.0),
+        per_latent=True,
     ),
 )
 
@@ -143,6 +146,7 @@ CLAIM = Claim(
             (_C4_LEVEL,),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
+            declared=DECLARED,
             compute=on_runs(compute),
             **TRAINED,
         ),

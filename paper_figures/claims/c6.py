@@ -10,6 +10,7 @@ import pandas as pd
 
 from paper_figures.claims.choices import (
     COLLAPSE_CONVERGENCE,
+    DECLARED,
     OTHER_COLLAPSE,
     PRIMARY_COLLAPSE_REASON,
     TRAINED,
@@ -195,6 +196,8 @@ CLAIM = Claim(
                         ">",
                         0.0,
                         "a delay means collapse comes back",
+                        bounds=(-1.0, 1.0),
+                        per_latent=True,
                     ),
                 ),
                 requires(
@@ -206,6 +209,8 @@ CLAIM = Claim(
                         "<=",
                         0.1,
                         "'only delays': the end states match within 10% of the latents",
+                        bounds=(0.0, 1.0),
+                        per_latent=True,
                     ),
                 ),
             ),
@@ -220,6 +225,7 @@ CLAIM = Claim(
             ),
             other_measures=OTHER_COLLAPSE,
             convergence=COLLAPSE_CONVERGENCE,
+            declared=DECLARED,
             compute=on_runs(compute),
             **TRAINED,
         ),

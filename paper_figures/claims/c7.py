@@ -10,6 +10,7 @@ import pandas as pd
 
 from paper_figures.claims.choices import (
     COLLAPSE_CONVERGENCE,
+    DECLARED,
     SEEDS,
 )
 from paper_figures.claims.compute import (
@@ -192,6 +193,7 @@ CLAIM = Claim(
                 "shorter run leaves even a fast rule's σ² little time to settle"
             ),
             convergence=COLLAPSE_CONVERGENCE,
+            declared=DECLARED,
             compute=on_runs(compute),
             **SEEDS,
         ),

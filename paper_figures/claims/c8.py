@@ -10,6 +10,7 @@ import pandas as pd
 from paper_figures.claims import effective_sigma2
 from paper_figures.claims.choices import (
     COLLAPSE_CONVERGENCE,
+    DECLARED,
     TRAINED,
 )
 from paper_figures.claims.compute import (
@@ -258,7 +259,9 @@ CLAIM = Claim(
         Definition(
             "C8/fig9",
             "mitigations: each mitigation (free bits per latent and on the total, "
-            "cyclical annealing, aggressive encoder) at each fixed σ² of its grid, "
+            "cyclical annealing, aggressive encoder, whose aggressive phase ends at the "
+            "first mutual-information check that rose by less than mi_min_rise = 0.1 "
+            "nats) at each fixed σ² of its grid, "
             "against the plain fixed-σ² runs of fig5_fixed_sigma of the same seed (same "
             "model, data and length); the learned-σ² runs of fig6_learned_sigma are "
             "drawn beside them, not judged. The plain frontier of a seed at L live "
@@ -275,19 +278,23 @@ CLAIM = Claim(
                 requires(
                     "no mitigation beats the plain frontier",
                     Criterion(
-                        "max_advantage",
-                        "largest held-out log p(x) of any mitigation run above the "
-                        "plain frontier at its live latents [nats per example]",
+                        "best_mean_advantage",
+                        "largest, over the four mitigations, of a mitigation's held-out "
+                        "log p(x) above the plain frontier at its live latents, averaged over "
+                        "its runs on the σ² grid [nats per example]",
                         "<=",
                         1.0,
                         "one nat per example: far above the importance-weighted "
                         "estimate's error, far below what one live latent adds on MNIST "
-                        "(the 32nd latent adds 8 nats to the pPCA likelihood)",
+                        "(the 32nd latent adds 8 nats to the pPCA likelihood); a mean per "
+                        "mitigation over its declared grid, so more runs do not raise it as "
+                        "a maximum over runs would",
                     ),
                 ),
             ),
             other_measures=("active_units",),
             convergence=COLLAPSE_CONVERGENCE,
+            declared=DECLARED,
             compute=on_runs(compute),
             **TRAINED,
         ),

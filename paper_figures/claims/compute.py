@@ -89,8 +89,9 @@ def convergence_checks(
     """The convergence of each run in ``read`` by run_dir (none when nothing is trained)."""
     if definition.convergence is None or read.empty:
         return {}
+    moves = BY_NAME[definition.measure].moves
     return check_runs(
-        read.drop_duplicates("run_dir"), curves, definition.convergence, total_variance
+        read.drop_duplicates("run_dir"), curves, definition.convergence, moves, total_variance
     )
 
 

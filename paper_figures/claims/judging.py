@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from paper_figures.claims.convergence import RunConvergence, not_converged_reason
+from paper_figures.claims.convergence import RunConvergence
 from paper_figures.claims.schema import Criterion, Definition
 from paper_figures.stats import Interval, exact, mean_interval
 from paper_figures.theme import fmt_value
@@ -73,6 +73,8 @@ class ClaimNumbers:
             trained).
         others: the definition under each of its other measures (their notes say the same in
             words).
+        as_it_stands: when runs that may still move block the outcome, the outcome their
+            numbers give as they stand (None otherwise, or when that is cannot judge too).
     """
 
     definition: Definition
@@ -86,6 +88,12 @@ class ClaimNumbers:
     notes: tuple[str, ...] = ()
     convergence: tuple[RunConvergence, ...] = ()
     others: tuple[OtherMeasure, ...] = ()
+    as_it_stands: bool | None = None
+
+    @property
+    def blocked(self) -> bool:
+        """Whether runs that may still move keep it from deciding."""
+        return any(c.blocks for c in self.convergence)
 
     @property
     def n(self) -> int:
@@ -194,18 +202,9 @@ def judge(
 
 
 def with_convergence(numbers: ClaimNumbers, checks: Sequence[RunConvergence]) -> ClaimNumbers:
-    """``numbers`` with the convergence ``checks`` of the runs it read; when one of them has not
-    converged, the outcome is cannot judge and the reason names the runs and a length."""
-    convergence = numbers.definition.convergence
-    reason = not_converged_reason(checks, convergence) if convergence is not None else ""
-    if not reason:
-        return dataclasses.replace(numbers, convergence=tuple(checks))
-    return dataclasses.replace(
-        numbers,
-        holds=None,
-        reason="; ".join(r for r in (reason, numbers.reason) if r),
-        convergence=tuple(checks),
-    )
+    """``numbers`` with the convergence ``checks`` of the runs it read (whether their movement
+    could change the outcome is :func:`paper_figures.claims.deciding.decide`'s question)."""
+    return dataclasses.replace(numbers, convergence=tuple(checks))
 
 
 # ---------------------------------------------------------------- which seeds finished

@@ -22,6 +22,22 @@ LATENT_DIM = "latent_dim"
 
 
 @dataclass(frozen=True)
+class Move:
+    """A runs-table ``column`` a measure reads that may still move when a run stops, and the
+    metrics.csv ``curve`` its movement is measured on (the same quantity, or its training ELBO
+    for a number computed only at the end); ``per_latent``: a collapsed fraction of the k
+    latents, which moves by whole latents within [0, 1]."""
+
+    column: str
+    curve: str
+    per_latent: bool = False
+
+
+_COLLAPSE_MOVES = (Move("collapsed_fraction", "collapsed_fraction", per_latent=True),)
+_ELBO_MOVES = (Move("elbo", "elbo"),)
+
+
+@dataclass(frozen=True)
 class Measure:
     """One measure.
 
@@ -36,6 +52,8 @@ class Measure:
         fraction: it is a collapsed fraction of the k latents (comparable with a prediction).
         curve_metric: the metrics.csv metric logging it at every evaluation (None: not logged).
         live_by: the fraction measure that counts this measure's live latents (None: none).
+        moves: what may still move in a run this measure reads (the convergence band's
+            quantities); empty for a measure no trained definition judges by.
     """
 
     name: str
@@ -46,6 +64,7 @@ class Measure:
     fraction: bool = False
     curve_metric: str | None = None
     live_by: str | None = None
+    moves: tuple[Move, ...] = ()
 
 
 EPS_DELTA = Measure(
@@ -57,6 +76,7 @@ EPS_DELTA = Measure(
     fraction=True,
     curve_metric="collapsed_fraction",
     live_by="eps_delta",
+    moves=_COLLAPSE_MOVES,
 )
 INTEGRATED = Measure(
     "integrated",
@@ -98,11 +118,13 @@ ALL: tuple[Measure, ...] = (
         "final_elbo",
         "final ELBO: the median ELBO over the last tail_fraction of the logged steps [nats per "
         "example], against the pPCA MLE log p (learned σ²) at the runs' k",
+        moves=_ELBO_MOVES,
     ),
     Measure(
         "steps_to_tolerance",
         "training steps to the optimum: the first logged step from which the ELBO stays within "
         "the tolerance of the pPCA MLE log p (learned σ²) at the runs' k",
+        moves=_ELBO_MOVES,
     ),
     EPS_DELTA,
     INTEGRATED,
@@ -115,11 +137,13 @@ ALL: tuple[Measure, ...] = (
         "ε = δ = 0.01) on the training set",
         column="log_px_test",
         live_by="eps_delta",
+        moves=(Move("log_px_test", "elbo"), *_COLLAPSE_MOVES),
     ),
     Measure(
         "elbo_gap",
         "ELBO gap of a σ² rule: ELBO from the smallest initial σ² minus ELBO from the largest "
         "[nats per example]",
+        moves=_ELBO_MOVES,
     ),
 )
 #: every measure by name

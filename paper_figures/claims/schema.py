@@ -35,15 +35,27 @@ Computation = Callable[["Evidence", "Definition"], "ClaimNumbers"]
 @dataclass(frozen=True)
 class Criterion:
     """One per-seed statistic (``statistic``, what it is in ``meaning``, with units) and the side
-    of ``threshold`` on which the claim holds (``direction``: ``statistic direction threshold``)."""
+    of ``threshold`` on which the claim holds (``direction``: ``statistic direction threshold``).
+
+    ``bounds``: the values the statistic can take (its interval over seeds is clipped to them;
+    None: unbounded). ``per_latent``: the statistic counts latents as a share of k, so it is
+    known only to one latent, 1/k (the interval adds that rounding's variance, Sheppard's
+    correction, so identical seeds do not give an interval of zero width)."""
 
     statistic: str
     meaning: str
     direction: str
     threshold: float
     reason: str
+    bounds: tuple[float, float] | None = None
+    per_latent: bool = False
 
     def __post_init__(self) -> None:
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError(
+                f"criterion {self.statistic!r}: bounds must be (low, high) with low < high, "
+                f"got {self.bounds!r}."
+            )
         if self.direction not in DIRECTIONS:
             raise ValueError(
                 f"criterion {self.statistic!r}: direction must be one of {DIRECTIONS}, "
@@ -85,36 +97,28 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Convergence:
-    """When a run read by a verdict counts as converged, judged on its metrics.csv.
+    """How far a run read by a verdict may still move, judged on its metrics.csv, and whether
+    that movement could change the verdict.
 
-    Over the last ``window`` share of the logged steps: the ELBO's change may be at most
-    ``max_elbo_share`` of its change from the first logged step to the last, or at most
-    ``elbo_floor`` nats per example (a flat curve's share measures evaluation jitter), and (if not
-    None)
-    the collapsed fraction at (ε, δ) = (0.01, 0.01) may move by at most ``max_collapse_change``.
-    With ``escape_factor`` (not None), the run escapes its collapsed start at the first
-    evaluation where the closed-form optimal σ² (the E_q squared error per dimension) is below
-    ``escape_factor`` × the data's total variance per dimension; an escape inside the window is
-    too late. An unconverged run's verdict suggests ``lengthen`` × its steps.
+    Each run's *band*: over the last ``window`` share of its logged steps its measure moved by
+    Δ (the change of its metrics.csv curve from the window's first logged step to the last); it
+    may still move by ``band_factor`` × Δ in the same direction (a measure counting latents
+    rounded up to whole latents, and kept within its bounds). The verdict's statistics are
+    computed again with each run at the far end of its band, alone and all together; the verdict
+    holds or fails only when every one of those outcomes is the same. With ``escape_factor``
+    (not None), a run escapes its collapsed start at the first evaluation where the closed-form
+    optimal σ² (the E_q squared error per dimension) is below ``escape_factor`` × the data's total
+    variance per dimension; a run that never escaped although the linear theory has live latents
+    at its σ² (#{λ_i > σ²} > 0) is still on the collapsed start: it blocks the verdict.
     """
 
     window: Parameter
-    max_elbo_share: Parameter
-    elbo_floor: Parameter
-    lengthen: Parameter
-    max_collapse_change: Parameter | None = None
+    band_factor: Parameter
     escape_factor: Parameter | None = None
 
     def parameters(self) -> tuple[Parameter, ...]:
         """Every parameter that is set, in declaration order."""
-        named = (
-            self.window,
-            self.max_elbo_share,
-            self.elbo_floor,
-            self.max_collapse_change,
-            self.escape_factor,
-            self.lengthen,
-        )
+        named = (self.window, self.band_factor, self.escape_factor)
         return tuple(p for p in named if p is not None)
 
 
@@ -136,6 +140,8 @@ class Definition:
             definition would have under it and whether that agrees.
         convergence: when a run it reads counts as converged (None: nothing is trained); a
             verdict reading an unconverged run cannot judge.
+        declared: when the definition was set in its current form: the ISO 8601 UTC time of
+            its entry in the log of definitions (a date alone: the end of that day, UTC).
         compute: ``compute(evidence, definition) -> ClaimNumbers``, the claim module's
             computation of this definition; not fingerprinted (:func:`fingerprinted`).
     """
@@ -152,6 +158,7 @@ class Definition:
     parameters: tuple[Parameter, ...] = ()
     other_measures: tuple[str, ...] = ()
     convergence: Convergence | None = None
+    declared: str = "2026-11-29"
     compute: Computation | None = dataclasses.field(
         default=None, compare=False, repr=False, metadata={"fingerprinted": False}
     )

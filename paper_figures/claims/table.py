@@ -24,7 +24,7 @@ from pathlib import Path
 from paper_figures import stats
 from paper_figures.claims import c1, c2, c3a, c3b, c4a, c4b, c5, c6, c7, c8
 from paper_figures.claims.measures import MEASURES
-from paper_figures.claims.schema import Claim, Convergence, Definition, fingerprinted
+from paper_figures.claims.schema import Claim, Convergence, Criterion, Definition, fingerprinted
 from paper_figures.common import with_generated_block, write_or_check
 
 #: the claim modules, in the table's order
@@ -63,6 +63,8 @@ def canonical_json() -> str:
             "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
             "bootstrap_seed": stats.BOOTSTRAP_SEED,
             "methods": [stats.STUDENT_T, stats.BOOTSTRAP_T],
+            "bounded": "clipped to the statistic's bounds",
+            "per_latent": "Sheppard's correction for a resolution of one latent, 1/k",
         },
     }
     return json.dumps(table, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -80,12 +82,21 @@ def criterion_lines(definition: Definition) -> list[str]:
     """One markdown bullet per requirement: its criteria with thresholds, meanings and reasons."""
     lines = []
     for requirement in definition.requirements:
-        ways = [
-            " and ".join(f"{c.text()} ({c.meaning}; {c.reason})" for c in way)
-            for way in requirement.ways
-        ]
+        ways = [" and ".join(_criterion_text(c) for c in way) for way in requirement.ways]
         lines.append(f"- {requirement.name}: " + "; or ".join(ways))
     return lines
+
+
+def _criterion_text(criterion: Criterion) -> str:
+    """e.g. 'largest_fall ≤ 0.05 (meaning; reason; in [0, 1], known to one latent)'."""
+    extra = []
+    if criterion.bounds is not None:
+        low, high = criterion.bounds
+        extra.append(f"in [{low:g}, {high:g}]")
+    if criterion.per_latent:
+        extra.append("known to one latent, 1/k")
+    tail = "; ".join([criterion.meaning, criterion.reason, *extra])
+    return f"{criterion.text()} ({tail})"
 
 
 def definition_markdown(definition: Definition) -> str:
@@ -109,6 +120,7 @@ def definition_markdown(definition: Definition) -> str:
         *_other_measure_lines(definition),
         *_convergence_lines(definition.convergence),
         *amount,
+        f"- declared: {definition.declared} (its entry in the log of definitions)",
     ]
     return "\n".join(lines)
 
@@ -125,28 +137,26 @@ def _other_measure_lines(definition: Definition) -> list[str]:
 
 
 def _convergence_lines(convergence: Convergence | None) -> list[str]:
-    """The convergence criterion as bullets (none for closed-form definitions)."""
+    """The convergence rule as bullets (none for closed-form definitions)."""
     if convergence is None:
         return []
-    window = f"the last {convergence.window.value:.0%} of the logged steps"
+    window = f"the last {convergence.window.value:.0%} of its logged steps"
     parts = [
-        f"the ELBO changes over {window} by at most {convergence.max_elbo_share.value:g} of its "
-        f"change over the run or by at most {convergence.elbo_floor.value:g} nats"
+        f"each run read may still move {convergence.band_factor.value:g} × what its measure moved "
+        f"over {window}, in the same direction (whole latents for a count of latents, within "
+        "the measure's bounds; a held-out log p(x) by its training ELBO's band); the statistics "
+        "are computed again with each run at the end of its band, alone and all together, and "
+        "the verdict holds or fails only when all those outcomes agree"
     ]
-    if convergence.max_collapse_change is not None:
-        parts.append(
-            "the (ε, δ)-collapsed fraction moves by at most "
-            f"{convergence.max_collapse_change.value:g} over the same window"
-        )
     if convergence.escape_factor is not None:
         parts.append(
-            "the run escapes its collapsed start (optimal σ² below "
+            "a run that never escaped its collapsed start (optimal σ² below "
             f"{convergence.escape_factor.value:g} × the data's total variance per dimension) "
-            "before that window"
+            "although #{λ_i > σ²} > 0 blocks it"
         )
     return [
-        "- converged when: " + "; ".join(parts) + "; a verdict reading an unconverged run cannot "
-        f"judge and suggests {convergence.lengthen.value:g} × its steps",
+        "- converged when: " + "; ".join(parts) + "; otherwise cannot judge: not converged, "
+        "naming the runs whose movement could change the outcome and the outcome as it stands",
         *[f"  - {p.name} = {p.value:g} ({p.reason})" for p in convergence.parameters()],
     ]
 
