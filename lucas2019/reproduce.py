@@ -57,7 +57,6 @@ from paper_figures.index import IndexEntry, rerender, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
 from paper_figures.verdict_record import (
     VERDICTS_JSON,
-    VerdictsFile,
     declare,
     read,
     with_unextendable,
@@ -201,14 +200,18 @@ def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictCo
     last verdicts with the runs that could not be extended saying why; returns index.md."""
     runs_dir, figures = out / "runs", index.parent
 
-    def judge() -> VerdictsFile:
+    def blocked() -> list[tuple[str, ...]]:
+        return [tuple(b.run for b in r.blocking) for r in read(figures).verdicts]
+
+    def judge() -> list[tuple[str, ...]]:
         write_runs_table(out)
-        return read(render_figures(out, args.only).parent)
+        render_figures(out, args.only)
+        return blocked()
 
     hydra_overrides = [o for o in args.overrides if o.startswith(("hydra.", "hydra/"))]
-    verdicts, stuck = until_decided.until_decided(
+    stuck = until_decided.until_decided(
         runs_dir,
-        read(figures),
+        blocked(),
         judge,
         lambda extensions: until_decided.launch(
             runs_dir, extensions, args.launcher, hydra_overrides
@@ -217,9 +220,9 @@ def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictCo
         scale=str(cfg.scale),
         say=_say,
     )
-    still = until_decided.open_verdicts(verdicts)
+    still = until_decided.open_verdicts(blocked())
     _say(f"until decided: done; {still} verdicts still blocked by runs that cannot be extended")
-    write(figures, with_unextendable(verdicts, stuck))
+    write(figures, with_unextendable(read(figures), stuck))
     return rerender(figures)
 
 

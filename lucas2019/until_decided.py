@@ -1,7 +1,8 @@
 """``reproduce --until-decided``: extend the runs that keep a verdict from deciding, then judge
 again, round by round.
 
-A round reads the verdicts' blocking runs (``verdicts.json``, each verdict's ``blocking``),
+A round reads the verdicts' blocking runs (``verdicts.json``, each verdict's ``blocking``: the
+caller hands over each verdict's run names, so this module reads no figures code),
 extends each of them in place to twice its steps, at most ``until_decided.max_steps`` of the
 scale (conf/scale/*.yaml), all in one launch through any launcher (``hydra/sweeper=job_list``:
 each job is the run's own overrides from ``.hydra/overrides.yaml`` with the new
@@ -30,7 +31,6 @@ import yaml
 
 from lucas2019 import run_folder
 from lucas2019.io import atomic_write_text
-from paper_figures.verdict_record import VerdictsFile
 
 #: the job list of a round, written into the runs folder
 JOBS_FILE = "until_decided_jobs.json"
@@ -63,14 +63,18 @@ def cap_words(max_steps: int, scale: str) -> str:
     return f"at the cap of {max_steps} steps (until_decided.max_steps of scale {scale})"
 
 
-def blocking_runs(file: VerdictsFile) -> list[str]:
-    """Every verdict's blocking runs, each once, in the file's order."""
-    return list(dict.fromkeys(b.run for r in file.verdicts for b in r.blocking))
+#: each verdict's blocking runs, by name (a verdict that decided has none)
+Blocked = Sequence[Sequence[str]]
 
 
-def open_verdicts(file: VerdictsFile) -> int:
+def blocking_runs(blocked: Blocked) -> list[str]:
+    """Every verdict's blocking runs, each once, in the verdicts' order."""
+    return list(dict.fromkeys(name for names in blocked for name in names))
+
+
+def open_verdicts(blocked: Blocked) -> int:
     """How many verdicts some run still blocks."""
-    return sum(bool(r.blocking) for r in file.verdicts)
+    return sum(bool(names) for names in blocked)
 
 
 def plan(
@@ -161,37 +165,39 @@ def _steps_words(extensions: Sequence[Extension]) -> str:
 
 def until_decided(
     runs_dir: Path,
-    verdicts: VerdictsFile,
-    judge: Callable[[], VerdictsFile],
+    blocked: Blocked,
+    judge: Callable[[], Blocked],
     extend: Callable[[Sequence[Extension]], object],
     max_steps: int,
     scale: str,
     say: Callable[[str], None],
-) -> tuple[VerdictsFile, dict[str, str]]:
-    """Extend the blocking runs of ``verdicts`` round by round until none can be extended.
+) -> dict[str, str]:
+    """Extend the runs that block the verdicts (``blocked``: each verdict's blocking run names,
+    under ``runs_dir``) round by round until none can be extended.
 
     Each round plans (:func:`plan`), trains the extensions with ``extend`` and judges again with
-    ``judge`` (which writes the folder's verdicts); one line per round goes to ``say``. Returns
-    the last verdicts and {run name: why it cannot be extended} for the runs that stopped short.
+    ``judge`` (which writes the folder's verdicts and returns their blocking runs); one line per
+    round goes to ``say``. Returns {run name: why it cannot be extended} for the blocking runs
+    that stopped short.
     """
     stuck: dict[str, str] = {}
     number = 0
     while True:
-        names = [n for n in blocking_runs(verdicts) if n not in stuck]
+        names = [n for n in blocking_runs(blocked) if n not in stuck]
         extensions, cannot = plan(runs_dir, names, max_steps, scale)
         stuck.update(cannot)
         if not extensions:
-            return verdicts, stuck
+            return stuck
         number += 1
         extend(extensions)
         failed = unfinished(runs_dir, extensions)
         stuck.update(failed)
-        verdicts = judge()
+        blocked = judge()
         done = [e for e in extensions if not set(e.names) & set(failed)]
         short = [e for e in extensions if set(e.names) & set(failed)]
         say(
             f"until decided, round {number}: {len(done)} runs extended "
             f"({_steps_words(extensions)}), "
             + (f"{len(short)} could not be (named in the verdicts), " if short else "")
-            + f"{open_verdicts(verdicts)} verdicts still open"
+            + f"{open_verdicts(blocked)} verdicts still open"
         )

@@ -89,13 +89,9 @@ def test_rounds_extend_exactly_the_blocking_runs_doubling_to_the_cap(tmp_path):
     def steps(name: str) -> int:
         return _result(runs / name)["step"]
 
-    def judge() -> VerdictsFile:
+    def judge() -> list[list[str]]:
         blocked_a = ["e/a"] if steps("e/a") < 100 else []
-        return VerdictsFile(
-            "",
-            "",
-            (_verdict("C1/x", [*blocked_a, "e/b (so many steps)"]), _verdict("C2/y", ["e/d"])),
-        )
+        return [[*blocked_a, "e/b (so many steps)"], ["e/d"]]
 
     launched: list[list[tuple[str, int]]] = []
 
@@ -117,7 +113,7 @@ def test_rounds_extend_exactly_the_blocking_runs_doubling_to_the_cap(tmp_path):
             (runs / e.folder / "result.json").write_text(json.dumps(result))
 
     said: list[str] = []
-    verdicts, stuck = until_decided.until_decided(
+    stuck = until_decided.until_decided(
         runs, judge(), judge, extend, max_steps=160, scale="smoke", say=said.append
     )
     assert launched == [
@@ -136,6 +132,9 @@ def test_rounds_extend_exactly_the_blocking_runs_doubling_to_the_cap(tmp_path):
         "e/d": "its extension to 80 steps was refused (trainer.kl_anneal_steps: 20 -> 40 "
         "(follows trainer.max_steps))",
     }
+    verdicts = VerdictsFile(
+        "", "", tuple(_verdict(k, b) for k, b in zip(("C1/x", "C2/y"), judge(), strict=True))
+    )
     marked = mark(verdicts, stuck)
     c1, c2 = marked.verdicts
     assert c1.reason == f"not converged: runs; {cap}"
