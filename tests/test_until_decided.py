@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from lucas2019 import until_decided
@@ -276,6 +277,10 @@ def _reproduce(out: Path, *extra: str) -> list[str]:
         "scale=smoke",
         "likelihood.sigma2=1,0.1",
         "seed=0,1,2",
+        # an evaluation every step and a checkpoint every 5 keep each extension long enough to
+        # be caught half-way, and give it a checkpoint to resume from
+        "trainer.eval_every=1",
+        "trainer.checkpoint_every=5",
         "--only",
         "fig5_fixed_sigma",
         "--out",
@@ -291,9 +296,10 @@ def _metrics_steps(run_dir: Path) -> list[int]:
 @pytest.mark.slow
 def test_reproduce_killed_mid_round_and_rerun_extends_to_the_cap_training_nothing_twice(tmp_path):
     """Figure 5 at smoke scale (runs of 40 steps, too short for its verdicts, so every run
-    blocks): the process group is killed once the first round's extensions train; the rerun
-    reuses the longer runs (no refusal), resumes those stopped mid-extension, and ends with every
-    run at the cap (160 steps) and the verdicts naming it."""
+    blocks): the process group is killed once a run of the first round is half-way through its
+    extension (a checkpoint past 40 steps, its result still at 40); the rerun reuses the longer
+    runs (no refusal), resumes the stopped ones from their checkpoints, and ends with every run
+    at the cap (160 steps) and the verdicts naming it."""
     out = tmp_path / "out"
     log = (tmp_path / "first.log").open("w")
     first = subprocess.Popen(
@@ -301,20 +307,28 @@ def test_reproduce_killed_mid_round_and_rerun_extends_to_the_cap_training_nothin
     )
     runs = out / "runs" / "fig5_fixed_sigma"
 
-    def extending() -> bool:
-        configs = runs.glob("*/config.yaml")
-        return any("max_steps: 80" in p.read_text() for p in configs if p.exists())
+    def state(run_dir: Path) -> tuple[int, int] | None:
+        """(result step, checkpoint step), None while either is missing or being written."""
+        try:
+            checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+            return _result(run_dir)["step"], checkpoint["step"]
+        except Exception:  # a file mid-replace reads as not there yet
+            return None
+
+    def half_way() -> bool:
+        return any(s and s[0] == 40 < s[1] for s in map(state, runs.glob("*/")))
 
     deadline = time.monotonic() + TIMEOUT_S
-    while not extending() and first.poll() is None and time.monotonic() < deadline:
+    while not half_way() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
     os.killpg(first.pid, signal.SIGKILL)  # the command and every job it started, as a scheduler
     first.wait()
     log.close()
     folders = sorted(p for p in runs.iterdir() if p.is_dir())
-    at_kill = {p.name: _result(p)["step"] for p in folders}
-    assert len(folders) == 6 and set(at_kill.values()) <= {40, 80}
+    at_kill = {p: state(p) for p in folders}
+    stopped = {p: s[1] for p, s in at_kill.items() if s and s[0] == 40 < s[1] < 80}
+    assert len(folders) == 6 and stopped
 
     done = subprocess.run(_reproduce(out), capture_output=True, text=True, env=_env(), timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -324,8 +338,11 @@ def test_reproduce_killed_mid_round_and_rerun_extends_to_the_cap_training_nothin
         assert (result["status"], result["step"], result["extended_from"]) == ("completed", 160, 80)
         steps = _metrics_steps(run_dir)
         assert steps == sorted(set(steps)) and steps[-1] == 160  # no step logged twice
+    for run_dir, checkpoint in stopped.items():  # its steps up to the checkpoint kept
+        logs = "".join(p.read_text() for p in run_dir.glob("*.log"))
+        assert f"resumed from step {checkpoint} " in logs
     rounds = [line for line in done.stdout.splitlines() if "until decided, round" in line]
-    assert len(rounds) == (2 if 40 in at_kill.values() else 1)
+    assert len(rounds) == 2
     verdicts = json.loads((out / "figures" / "verdicts.json").read_text())
     cap = "at the cap of 160 steps (until_decided.max_steps of scale smoke)"
     blocked = [v for v in verdicts["verdicts"] if v["blocking"]]
