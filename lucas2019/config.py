@@ -165,6 +165,14 @@ class ExperimentConfig:
 
 
 @dataclass
+class UntilDecidedConfig:
+    """``reproduce --until-decided``: the longest a blocking run is extended to; each scale preset
+    declares its own (conf/scale/*.yaml)."""
+
+    max_steps: int = MISSING
+
+
+@dataclass
 class TrainConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     widths: Widths = field(default_factory=Widths)
@@ -175,6 +183,7 @@ class TrainConfig:
     mitigation: Any = MISSING  # one of MITIGATION_SCHEMAS, chosen by the mitigation group
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    until_decided: UntilDecidedConfig = field(default_factory=UntilDecidedConfig)
     scale: str = "cpu"
     seed: int = 0
     device: str = "auto"
@@ -340,6 +349,9 @@ TRAIN_KEYS: dict[str, Key] = {
         Effect.NONE,
     ),
     "trainer.progress": Key(effect=Effect.NONE),
+    # read by reproduce, not by the run: it caps how far reproduce extends a run, which
+    # trainer.max_steps then says
+    "until_decided.max_steps": Key(POSITIVE_INT, Effect.NONE),
     # The mitigation and the keys of its node (MITIGATION_SCHEMAS; each node holds its own).
     "mitigation.name": Key(one_of(tuple(MITIGATIONS))),
     "mitigation.lambda_nats": Key(POSITIVE),

@@ -21,12 +21,14 @@ different config is refused (the sweep's summary lists it).
 C1-C6 of the paper and C7, C8 beyond it) and ``index.md`` rendered from it go to
 ``<out>/figures/``; a verdict is confirmatory when the runs it reads started after its
 definition's log entry (each run's result.json records when it first started) and use seeds and
-data the definitions were not set on.
-``--figures-only`` on runs without analytic tables (e.g. made with ``train -m``) computes them
-from the overrides' data. Without ``--only``
-it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per seed,
-some slow); ``--only mitigations`` runs that one and judges it against the ``fig5_fixed_sigma``
-runs already in ``<out>``. The figures are drawn from every experiment that has runs in
+data the definitions were not set on. Then, unless ``--no-until-decided``, the runs that block a
+verdict are extended in place and judged again, round by round, up to the scale's
+``until_decided.max_steps`` (:mod:`lucas2019.until_decided`). ``--figures-only`` on runs without
+analytic tables (e.g. made with ``train -m``) computes them from the overrides' data. Without
+``--only`` it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per
+seed, some slow); ``--only mitigations`` runs that one and judges it against the
+``fig5_fixed_sigma`` runs already in ``<out>``. The figures are drawn from every experiment that
+has runs in
 ``<out>``, whichever ``--only`` ran.
 """
 
@@ -44,17 +46,18 @@ import numpy as np
 import pandas as pd
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
 
 import linear_vae
-from lucas2019 import results
+from lucas2019 import results, until_decided
 from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
 from lucas2019.data import DATA_ERRORS
 from lucas2019.io import atomic_write
 from lucas2019.run_schema import FLOATS, RUN_TABLE
-from paper_figures.index import IndexEntry, summary, write_index
+from paper_figures.index import IndexEntry, rerender, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
-from paper_figures.verdict_record import VERDICTS_JSON, read
+from paper_figures.verdict_record import VERDICTS_JSON, read, with_unextendable, write
 
 #: the sweeps' hydra/launcher unless --launcher names another (the fastest path measured on CPU)
 DEFAULT_LAUNCHER = "vectorized"
@@ -136,7 +139,7 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     analytic, figures = out / "analytic", out / "figures"
     eigenvalues = pd.read_csv(analytic / "spectrum.csv")["eigenvalue"].to_numpy()
     by_k = pd.read_csv(analytic / "likelihood_vs_k.csv")
-    runs = {name: _runs(out / "runs" / name) for name in EXPERIMENTS}
+    runs = {name: _runs(out / "runs", name) for name in EXPERIMENTS}
     never_ran = [
         IndexEntry(f"{name}: no runs", [], missing=[f"every run of {name} (its sweep never ran)"])
         for name in experiments
@@ -162,11 +165,16 @@ def render_figures(out: Path, experiments: Sequence[str]) -> Path:
     return write_index(figures, entries, started=started, data_subsets=sorted(subsets))
 
 
-def _runs(sweep_dir: Path) -> pd.DataFrame:
-    """The sweep's runs; an empty table when the sweep never started (its figure lists them)."""
-    if sweep_dir.exists():
-        return results.collect_runs(sweep_dir)
-    return pd.DataFrame(columns=list(results.RUN_TABLE_COLUMNS))
+def _runs(runs_dir: Path, experiment: str) -> pd.DataFrame:
+    """The experiment's runs, each named as in runs.csv ('<experiment>/<folder>', so a verdict's
+    blocking runs are folders under ``runs_dir``); an empty table when the sweep never started
+    (its figure lists them)."""
+    sweep_dir = runs_dir / experiment
+    if not sweep_dir.exists():
+        return pd.DataFrame(columns=list(results.RUN_TABLE_COLUMNS))
+    runs = results.collect_runs(sweep_dir)
+    runs["run_name"] = [str(Path(experiment, name)) for name in runs["run_name"]]
+    return runs
 
 
 def _mle_row(by_k: pd.DataFrame, eigenvalues: np.ndarray, runs: pd.DataFrame) -> pd.Series:
@@ -189,6 +197,37 @@ def _analytic_or_exit(parser: argparse.ArgumentParser, overrides: Sequence[str],
         run_analytic(overrides, out)
     except DATA_ERRORS as error:
         parser.error(str(error))
+
+
+def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictConfig) -> Path:
+    """Extend the blocking runs round by round (:mod:`lucas2019.until_decided`), then write the
+    last verdicts with the runs that could not be extended saying why; returns index.md."""
+    runs_dir, figures = out / "runs", index.parent
+
+    def blocked() -> list[tuple[str, ...]]:
+        return [tuple(b.run for b in r.blocking) for r in read(figures).verdicts]
+
+    def judge() -> list[tuple[str, ...]]:
+        write_runs_table(out)
+        render_figures(out, args.only)
+        return blocked()
+
+    hydra_overrides = [o for o in args.overrides if o.startswith(("hydra.", "hydra/"))]
+    stuck = until_decided.until_decided(
+        runs_dir,
+        blocked(),
+        judge,
+        lambda extensions: until_decided.launch(
+            runs_dir, extensions, args.launcher, hydra_overrides
+        ),
+        max_steps=int(cfg.until_decided.max_steps),
+        scale=str(cfg.scale),
+        say=_say,
+    )
+    still = until_decided.open_verdicts(blocked())
+    _say(f"until decided: done; {still} verdicts still blocked by runs that cannot be extended")
+    write(figures, with_unextendable(read(figures), stuck))
+    return rerender(figures)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -219,6 +258,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "experiment with runs",
     )
     parser.add_argument("--figures-only", action="store_true", help="draw from existing runs")
+    parser.add_argument(
+        "--until-decided",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after judging, extend the runs that block a verdict to twice their steps (at most "
+        "until_decided.max_steps of the scale) and judge again, until no blocking run can be "
+        "extended (default: on; ignored with --figures-only)",
+    )
     args = parser.parse_args(argv)
     # --only takes every following word, so key=value overrides after it belong to the overrides
     args.overrides += [o for o in args.only if "=" in o]
@@ -263,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (out / "runs").is_dir():
         _say(f"run table: {write_runs_table(out)}")
     index = render_figures(out, args.only)
+    if args.until_decided and not args.figures_only:
+        index = _until_decided(out, index, args, cfg)
     _say(f"figures and verdicts: {index} (numbers: {index.parent / VERDICTS_JSON})")
     print("\n".join(summary(read(index.parent))))
     return 0

@@ -12,10 +12,14 @@ A rerun into a folder (:func:`check_rerun`, then :func:`load_checkpoint`):
   from its last checkpoint;
 - same fingerprint and a larger ``trainer.max_steps`` than a completed run: the run is extended
   from its last checkpoint (``result.json`` then records ``extended_from``);
-- a different fingerprint, or a shorter ``trainer.max_steps``: :class:`RunRefused` before any file
-  of the folder is written. A schedule written relative to ``trainer.max_steps`` (Table 1's
-  annealing, ``sigma2_rule=learned_then_optimal``'s switch) moves with it, so the fingerprint
-  differs and an extension of such a run is refused, with the absolute value to pin instead.
+- same fingerprint and a smaller ``trainer.max_steps`` than a completed run, or than a run
+  extended from at least that many steps (by ``reproduce --until-decided``) that diverged in its
+  extension: the longer run is reused as is, never shortened;
+- a different fingerprint, or a ``trainer.max_steps`` that ends before a diverged run's last
+  step: :class:`RunRefused` before any file of the folder is written. A schedule written
+  relative to ``trainer.max_steps`` (Table 1's annealing, ``sigma2_rule=learned_then_optimal``'s
+  switch) moves with it, so the fingerprint differs and an extension of such a run is refused,
+  with the absolute value to pin instead.
 
 Checkpoints: the newest two are kept (:data:`CHECKPOINT_FILES`), each written atomically; if the
 newest does not load the previous one is used, with a warning naming both; if none loads,
@@ -161,6 +165,18 @@ def check_rerun(run_dir: str | os.PathLike, cfg: DictConfig, current: dict[str, 
         return Rerun()
     steps, max_steps = int(done["step"]), int(cfg.trainer.max_steps)
     if done["status"] == "completed" and max_steps == steps:
+        return Rerun(reuse=done)
+    # A run extended past this length (reproduce --until-decided) is kept as it is, a run is never
+    # shortened: it completed these steps, and maybe diverged in its extension.
+    completed_these = done["status"] == "completed" or (done.get("extended_from") or 0) >= max_steps
+    if max_steps < steps and completed_these:
+        log.info(
+            "%s holds a %s run of %d steps, longer than trainer.max_steps=%d: reused as is",
+            run_dir,
+            done["status"],
+            steps,
+            max_steps,
+        )
         return Rerun(reuse=done)
     # A run that diverged after `steps` updates diverges there again however long it may run.
     if done["status"] == "diverged" and max_steps > steps:

@@ -318,6 +318,32 @@ def verdicts_file(
     )
 
 
+def with_unextendable(file: VerdictsFile, why: Mapping[str, str]) -> VerdictsFile:
+    """``file`` with every blocking run named in ``why`` (run name -> why it cannot be extended,
+    e.g. 'at the cap of 16000 steps (until_decided.max_steps of scale cpu)') saying so in what
+    it needs, and each verdict it blocks saying so at the end of its reason."""
+    verdicts = []
+    for r in file.verdicts:
+        stuck = [b for b in r.blocking if b.run in why]
+        if not stuck:
+            verdicts.append(r)
+            continue
+        blocking = tuple(
+            dataclasses.replace(b, needs=f"{b.needs}; {why[b.run]}") if b.run in why else b
+            for b in r.blocking
+        )
+        reasons = dict.fromkeys(why[b.run] for b in stuck)
+        counted = [
+            f"{sum(why[b.run] == w for b in stuck)} of {len(r.blocking)} runs {w}"
+            if len(stuck) < len(r.blocking) or len(reasons) > 1
+            else w
+            for w in reasons
+        ]
+        reason = "; ".join([r.reason, *counted] if r.reason else counted)
+        verdicts.append(dataclasses.replace(r, blocking=blocking, reason=reason))
+    return dataclasses.replace(file, verdicts=tuple(verdicts))
+
+
 # ---------------------------------------------------------------- declared before the runs
 
 

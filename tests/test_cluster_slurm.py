@@ -537,3 +537,46 @@ def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path
     pd.testing.assert_frame_equal(
         resumed_rows[columns], reference_rows[columns], check_exact=False, rtol=1e-6
     )
+
+
+@pytest.mark.slow
+@needs_slurm
+def test_a_job_list_extends_only_its_run_in_its_folder_through_slurm(
+    cluster: dict, tmp_path: Path
+) -> None:
+    """``reproduce --until-decided``'s launch (``hydra/sweeper=job_list``) through
+    ``hydra/launcher=slurm``: of a two-run sweep, only the listed run is extended (40 -> 80
+    steps), in the folder it had; the other run's files stay as they were."""
+    from lucas2019 import until_decided
+
+    runs = tmp_path / "runs"
+    base = subprocess.run(
+        _train_command(runs / "fig5", "likelihood.sigma2=10,0.01"),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=cluster["env"],
+        timeout=CLI_TIMEOUT_S,
+    )
+    assert base.returncode == 0, base.stdout[-3000:] + base.stderr[-3000:]
+    folders = sorted(p.name for p in (runs / "fig5").iterdir() if p.is_dir() and p.name[0] != ".")
+    chosen, other = (f"fig5/{name}" for name in folders)
+    before = {p.name: p.read_bytes() for p in (runs / other).iterdir() if p.is_file()}
+    jobs = runs / until_decided.JOBS_FILE
+    extension = until_decided.Extension(chosen, (chosen,), 40, 80)
+    jobs.write_text(json.dumps([until_decided.job(runs, extension)]))
+    command = [sys.executable, "-m", "lucas2019.train", "-m", "hydra/sweeper=job_list"]
+    command += [f"hydra.sweeper.jobs_file={jobs}", *LAUNCHER, f"hydra.sweep.dir={runs}"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, env=cluster["env"], timeout=300
+    )
+    assert done.returncode == 0, (
+        f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{_diagnostics(cluster, runs)}"
+    )
+    dirs = sorted(p.name for p in (runs / "fig5").iterdir() if p.is_dir() and p.name[0] != ".")
+    assert dirs == folders
+    result = json.loads((runs / chosen / "result.json").read_text())
+    assert (result["status"], result["step"], result["extended_from"]) == ("completed", 80, 40)
+    assert result["launcher"] == "slurm"
+    after = {p.name: p.read_bytes() for p in (runs / other).iterdir() if p.is_file()}
+    assert after == before

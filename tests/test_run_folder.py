@@ -145,9 +145,13 @@ def test_the_data_enter_by_content_not_by_path(compose_train, tmp_path):
     [
         ("completed", 40, 40, "reuse"),
         ("completed", 40, 80, "extend"),
-        ("completed", 40, 20, "refuse"),
+        ("completed", 40, 20, "reuse"),  # extended since: never shortened, kept as it is
         ("diverged", 25, 80, "reuse"),  # it would diverge at step 26 again
         ("diverged", 25, 25, "refuse"),  # 25 steps complete: a shorter run than the folder's
+        ("diverged", 25, 20, "refuse"),  # never completed 20 steps on its own: not that run
+        ("extended, diverged", 25, 20, "reuse"),  # completed 20 steps, diverged when extended
+        ("extended, diverged", 25, 10, "reuse"),
+        ("extended, diverged", 25, 24, "refuse"),  # extended from 20 steps: never ran 24
         ("failed", None, 40, "train"),  # a failed job's result.json describes no run
     ],
 )
@@ -156,7 +160,9 @@ def test_what_a_rerun_does_with_a_result_of_the_same_fingerprint(
 ):
     cfg = compose_train([*SMOKE, f"trainer.max_steps={max_steps}"])
     current = {"likelihood.sigma2": 1.0, run_folder.DATA_KEY: "ab"}
-    result = {"status": status, "step": steps}
+    result = {"status": status.split(", ")[-1], "step": steps}
+    if status.startswith("extended"):
+        result["extended_from"] = 20
     if status != "failed":
         result[run_folder.FINGERPRINT_KEY] = current
     (tmp_path / "result.json").write_text(json.dumps(result))
@@ -250,8 +256,10 @@ def test_extending_a_completed_run_equals_an_uninterrupted_run(compose_train, tm
     ]
     assert steps == [400, 375]  # the final checkpoint and the one before it
 
-    with pytest.raises(RunRefused, match=r"completed run of 400 steps .*max_steps=300"):
-        trainer.train(config(300, "extended"))
+    # a shorter length reuses the longer run as it is: never shortened, nothing written
+    before = file_hashes(tmp_path / "extended")
+    assert trainer.train(config(300, "extended")) == extended
+    assert file_hashes(tmp_path / "extended") == before
 
 
 def test_a_schedule_relative_to_max_steps_is_refused_with_its_reason_and_extends_when_pinned(
