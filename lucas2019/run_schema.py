@@ -260,6 +260,7 @@ RUN_TABLE: tuple[Key, ...] = (
 #: the run-table columns every long table (tidy, collapse and training curves) carries
 LONG_TABLE_ID_COLUMNS: tuple[str, ...] = (
     "run_dir",
+    "run_name",
     "experiment",
     "dataset",
     "model",

@@ -679,3 +679,16 @@ def test_the_record_carries_every_criterion_with_interval_n_and_the_other_measur
     assert set(r.notes) == {n for n in numbers.notes if not n.startswith("by ")}
     c1 = record(compute_c1(sweep(), DEFINITIONS["C1/fig2"]))
     assert c1.kind == "implementation check" and c1.runs == ("likelihood_vs_k.csv",)
+
+
+def test_a_linear_vae_run_is_named_by_its_folder_where_the_curves_carry_it():
+    from paper_figures.claims.elbo_runs import per_run
+
+    table = curves("objective", {"analytic": 0.0, "stochastic": 0.0})
+    plain = per_run(table, "objective", -500.0)
+    assert set(plain["run_name"]) >= {"analytic, seed 0", "stochastic, seed 2"}
+    # the run table's name ('<experiment>/<folder>') is what reproduce extends a run by
+    named = table.assign(run_name="fig3_linear_vae/" + table["run_dir"].astype(str))
+    assert list(per_run(named, "objective", -500.0)["run_name"]) == [
+        f"fig3_linear_vae/{d}" for d in sorted(table["run_dir"].unique())
+    ]

@@ -31,6 +31,15 @@ def _last_interval(steps: np.ndarray) -> float:
     return float(steps[-1] - steps[-2]) if len(steps) > 1 else 1.0
 
 
+def _run_name(first: pd.Series, group: str) -> str:
+    """The run's own name where the curves carry it (the run table's ``run_name``: how verdicts
+    name the runs to extend), else '<group value>, seed <seed>'."""
+    name = first.get("run_name")
+    if isinstance(name, str) and name:
+        return name
+    return f"{first[group]}, seed {seed_label(first['seed'])}"
+
+
 def per_run(
     curves: pd.DataFrame,
     group: str,
@@ -38,8 +47,8 @@ def per_run(
     tail_fraction: float | None = None,
     tolerance: float | None = None,
 ) -> pd.DataFrame:
-    """One row per run of a training-curve table: ``run_dir``, ``run_name`` ('<group value>,
-    seed <seed>'), ``group``, ``seed``, ``status``, ``step`` (the last logged), ``max_drop``
+    """One row per run of a training-curve table: ``run_dir``, ``run_name`` (the curves' own, else
+    '<group value>, seed <seed>'), ``group``, ``seed``, ``status``, ``step`` (the last logged), ``max_drop``
     (largest fall of the ELBO between consecutive evaluations, ≥ 0), ``final_test`` (last
     held-out ELBO, NaN if none) [nats per example], ``beyond`` (one evaluation after the last);
     with ``tail_fraction``, ``final`` (median ELBO over that last share of the logged steps), with
@@ -59,7 +68,7 @@ def per_run(
         rows.append(
             {
                 "run_dir": run_dir,
-                "run_name": f"{first[group]}, seed {seed_label(first['seed'])}",
+                "run_name": _run_name(first, group),
                 group: first[group],
                 "seed": first["seed"],
                 "status": first["status"] if "status" in run.columns else "completed",
