@@ -47,12 +47,13 @@ def per_run(
     tail_fraction: float | None = None,
     tolerance: float | None = None,
 ) -> pd.DataFrame:
-    """One row per run of a training-curve table: ``run_dir``, ``run_name`` (the curves' own, else
-    '<group value>, seed <seed>'), ``group``, ``seed``, ``status``, ``step`` (the last logged), ``max_drop``
-    (largest fall of the ELBO between consecutive evaluations, ≥ 0), ``final_test`` (last
-    held-out ELBO, NaN if none) [nats per example], ``beyond`` (one evaluation after the last);
-    with ``tail_fraction``, ``final`` (median ELBO over that last share of the logged steps), with
-    ``tolerance``, ``steps_to`` (:func:`steps_to_tolerance`), else NaN."""
+    """One row per run of a training-curve table: ``run_dir``, ``run_name`` (the curves' own,
+    else '<group value>, seed <seed>'), ``group``, ``seed``, ``status``, ``step`` (the last
+    logged), ``max_drop`` (largest fall of the ELBO between consecutive evaluations, ≥ 0),
+    ``final_test`` (last held-out ELBO, NaN if none) [nats per example], ``beyond`` (one
+    evaluation after the last); with ``tail_fraction``, ``final`` (median ELBO over that last
+    share of the logged steps), with ``tolerance``, ``steps_to`` (:func:`steps_to_tolerance`),
+    else NaN."""
     elbo = metric_curve(curves, "elbo")
     require_columns(elbo, ["run_dir", "seed", group], "curves", "a training_curves() table")
     held_out = metric_curve(curves, "elbo_test") if "metric" in curves.columns else elbo.iloc[:0]
