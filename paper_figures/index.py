@@ -25,6 +25,7 @@ from lucas2019.io import atomic_write_text
 from paper_figures import verdict_record
 from paper_figures.claims.judging import ClaimNumbers
 from paper_figures.common import write_or_check
+from paper_figures.stats import is_over_seeds
 from paper_figures.verdict_record import (
     VERDICTS_JSON,
     CriterionRecord,
@@ -118,8 +119,8 @@ def verdict_cell(record: VerdictRecord) -> str:
     """'holds', 'fails', 'cannot judge: <cause>', with '(would fail as it stands)' when runs
     still moving block it."""
     cell = f"{record.outcome}: {record.cause}" if record.cause else record.outcome
-    stands = {HOLDS: "hold", FAILS: "fail"}.get(record.as_it_stands, record.as_it_stands)
-    return f"{cell} (would {stands} as it stands)" if record.as_it_stands else cell
+    stands = {HOLDS: "would hold", FAILS: "would fail"}.get(record.as_it_stands, "cannot judge")
+    return f"{cell} ({stands} as it stands)" if record.as_it_stands else cell
 
 
 def design_cell(record: VerdictRecord) -> str:
@@ -128,9 +129,14 @@ def design_cell(record: VerdictRecord) -> str:
 
 
 def headline_cell(record: VerdictRecord) -> str:
-    """The headline statistic with its mean and interval, e.g. 'max_gap = 2.1 [2.03, 2.16]'."""
+    """The headline statistic with its mean and interval, e.g. 'max_gap = 2.1 [2.03, 2.16]' (the
+    interval's method is in the verdict's section)."""
     h = record.headline
-    return "—" if h is None else f"{h.statistic} = {h.interval_text()}"
+    if h is None:
+        return "—"
+    if is_over_seeds(h.method):
+        return f"{h.statistic} = {number(h.mean)} [{number(h.low)}, {number(h.high)}]"
+    return f"{h.statistic} = {h.interval_text()}"
 
 
 # ---------------------------------------------------------------- sections

@@ -528,7 +528,7 @@ def test_usr2_requeues_and_resumes_from_checkpoint(cluster: dict, tmp_path: Path
         )
     resumed_rows = pd.read_csv(run_dir / "metrics.csv")
     reference_rows = pd.read_csv(reference_dir / "metrics.csv")
-    assert resumed_rows["step"].tolist() == list(range(eval_every, max_steps + 1, eval_every))
+    assert resumed_rows["step"].tolist() == list(range(0, max_steps + 1, eval_every))  # step 0 too
     restored = resumed_rows["step"] <= step_before  # rows from before the preemption
     assert restored.any() and not restored.all(), (step_before, resumed_rows["step"].tolist())
     assert (resumed_rows.loc[restored, "wall_time_s"] < offset_s).all()
