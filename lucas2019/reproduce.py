@@ -204,10 +204,10 @@ def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictCo
     last verdicts with the runs that could not be extended saying why; returns index.md."""
     runs_dir, figures = out / "runs", index.parent
 
-    def blocked() -> list[tuple[str, ...]]:
-        return [tuple(b.run for b in r.blocking) for r in read(figures).verdicts]
+    def blocked() -> list[dict[str, int]]:
+        return [{b.run: b.steps for b in r.blocking} for r in read(figures).verdicts]
 
-    def judge() -> list[tuple[str, ...]]:
+    def judge() -> list[dict[str, int]]:
         write_runs_table(out)
         render_figures(out, args.only)
         return blocked()

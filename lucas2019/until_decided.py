@@ -2,9 +2,10 @@
 again, round by round.
 
 A round reads the verdicts' blocking runs (``verdicts.json``, each verdict's ``blocking``: the
-caller hands over each verdict's run names, so this module reads no figures code),
-extends each of them in place to twice its steps, at most ``until_decided.max_steps`` of the
-scale (conf/scale/*.yaml), all in one launch through any launcher (``hydra/sweeper=job_list``:
+caller hands over each verdict's run names with the length each needs, so this module reads no
+figures code), extends each of them in place to twice its steps or to the length it needs if
+that is more, at most ``until_decided.max_steps`` of the scale (conf/scale/*.yaml), all in one
+launch through any launcher (``hydra/sweeper=job_list``:
 each job is the run's own overrides from ``.hydra/overrides.yaml`` with the new
 ``trainer.max_steps``, pinned to its folder), and judges again. Rounds stop when no verdict is
 blocked by a run that can still be extended. A run that cannot be (at the cap, its extension
@@ -23,7 +24,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,16 +61,26 @@ def folder_of(runs_dir: Path, name: str) -> str:
 def cap_words(max_steps: int, scale: str) -> str:
     """Why a run at the cap is not extended, e.g. 'at the cap of 16000 steps
     (until_decided.max_steps of scale cpu)'."""
-    return f"at the cap of {max_steps} steps (until_decided.max_steps of scale {scale})"
+    return f"at {_cap(max_steps, scale)}"
 
 
-#: each verdict's blocking runs, by name (a verdict that decided has none)
-Blocked = Sequence[Sequence[str]]
+def _cap(max_steps: int, scale: str) -> str:
+    return f"the cap of {max_steps} steps (until_decided.max_steps of scale {scale})"
 
 
-def blocking_runs(blocked: Blocked) -> list[str]:
-    """Every verdict's blocking runs, each once, in the verdicts' order."""
-    return list(dict.fromkeys(name for names in blocked for name in names))
+#: each verdict's blocking runs: name -> the length it needs (0: unknown, it is doubled); a
+#: verdict that decided has none
+Blocked = Sequence[Mapping[str, int]]
+
+
+def blocking_runs(blocked: Blocked) -> dict[str, int]:
+    """Every verdict's blocking runs, each once, in the verdicts' order, with the most steps any
+    verdict says it needs."""
+    out: dict[str, int] = {}
+    for names in blocked:
+        for name, steps in names.items():
+            out[name] = max(out.get(name, 0), steps)
+    return out
 
 
 def open_verdicts(blocked: Blocked) -> int:
@@ -78,16 +89,18 @@ def open_verdicts(blocked: Blocked) -> int:
 
 
 def plan(
-    runs_dir: Path, names: Sequence[str], max_steps: int, scale: str
+    runs_dir: Path, names: Mapping[str, int], max_steps: int, scale: str
 ) -> tuple[list[Extension], dict[str, str]]:
-    """The extensions of the runs ``names`` (under ``runs_dir``): each completed run below the cap
-    ``max_steps`` to twice its steps, at most the cap; and {name: why} for those that cannot be
-    extended."""
+    """The extensions of the runs ``names`` (under ``runs_dir``; name -> the steps it needs, 0
+    when unknown): each completed run below the cap ``max_steps`` to twice its steps or the steps
+    it needs if more, at most the cap; and {name: why} for those that cannot be extended (one
+    that needs more than the cap is not extended at all)."""
     by_folder: dict[str, list[str]] = {}
     for name in names:
         by_folder.setdefault(folder_of(runs_dir, name), []).append(name)
     extensions, stuck = [], {}
     for folder, named in by_folder.items():
+        needs = max(names[n] for n in named)
         run_dir = runs_dir / folder
         done = run_folder.finished_result(run_dir)
         why = ""
@@ -99,9 +112,11 @@ def plan(
             why = f"{done['status']} at step {done['step']}: a longer run would not change"
         elif int(done["step"]) >= max_steps:
             why = cap_words(max_steps, scale)
+        elif needs > max_steps:
+            why = f"needs {needs} steps, beyond {_cap(max_steps, scale)}"
         else:
             steps = int(done["step"])
-            to = min(max(2 * steps, steps + 1), max_steps)
+            to = min(max(2 * steps, steps + 1, needs), max_steps)
             extensions.append(Extension(folder, tuple(named), steps, to))
         stuck.update(dict.fromkeys(named, why) if why else {})
     return extensions, stuck
@@ -183,7 +198,7 @@ def until_decided(
     stuck: dict[str, str] = {}
     number = 0
     while True:
-        names = [n for n in blocking_runs(blocked) if n not in stuck]
+        names = {n: s for n, s in blocking_runs(blocked).items() if n not in stuck}
         extensions, cannot = plan(runs_dir, names, max_steps, scale)
         stuck.update(cannot)
         if not extensions:

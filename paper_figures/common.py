@@ -25,6 +25,12 @@ def require_columns(df: Any, columns: Sequence[str], arg: str, source: str) -> N
         )
 
 
+def run_names(runs: pd.DataFrame) -> pd.Series:
+    """How verdicts name each run of a runs table: its ``run_name`` ('<experiment>/<folder>')
+    where the table has one, else its ``run_dir``; aligned with ``runs``."""
+    return runs["run_name"] if "run_name" in runs.columns else runs["run_dir"]
+
+
 def learned_mask(sweep: pd.DataFrame) -> pd.Series:
     """True for the learned-σ² (MLE) rows of an analytic sweep: the boolean ``sigma2_learned``
     column when present (linear_vae.sweep puts the MLE value in ``sigma2``), else rows whose

@@ -97,6 +97,32 @@ def mean_interval(values: Sequence[float], resolution: float = 0.0) -> Interval:
     return Interval(mean, mean - t_high * se, mean - t_low * se, BOOTSTRAP_T + suffix, n)
 
 
+#: the most seeds :func:`seeds_to_decide` looks for
+MOST_SEEDS = 1000
+
+
+def seeds_to_decide(
+    values: Sequence[float], threshold: float, resolution: float = 0.0
+) -> int | None:
+    """How many seeds would put the threshold outside Student's t interval of the mean, if the
+    mean and spread of ``values`` (one per seed, n ≥ 2; spread with the Sheppard term of
+    ``resolution``, as in :func:`mean_interval`) stayed as they are: the least n with
+    t(n − 1) · s / √n < |mean − threshold|; None when no n up to :data:`MOST_SEEDS` would (the
+    mean on the threshold, or too close to it). A planning figure, not a verdict."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(
+            f"values must be a 1-D sequence of at least 2 finite numbers (one per seed), got "
+            f"{x.size} value(s) of shape {x.shape}."
+        )
+    gap = abs(float(x.mean()) - threshold)
+    spread = math.sqrt(float(x.var(ddof=1)) + resolution**2 / 12.0)
+    n = np.arange(2, MOST_SEEDS + 1)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * spread / np.sqrt(n)
+    enough = np.flatnonzero(half < gap)
+    return int(n[enough[0]]) if enough.size else None
+
+
 def clipped(interval: Interval, bounds: tuple[float, float]) -> Interval:
     """``interval`` with its ends clipped to ``bounds`` (low, high), the values its statistic can
     take; its method says so when it is an interval over seeds (an exact value is left as is)."""

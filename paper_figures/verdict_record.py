@@ -124,11 +124,13 @@ class MeasureRecord:
 @dataclass(frozen=True)
 class BlockingRun:
     """A run that keeps the verdict from deciding: its ``run`` name, ``why`` and what it
-    ``needs``."""
+    ``needs``; ``steps``: the training length from which it would no longer block (0 when
+    unknown)."""
 
     run: str
     why: str
     needs: str
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,10 @@ def _blocking(numbers: ClaimNumbers) -> tuple[BlockingRun, ...]:
     blocking += [
         BlockingRun(run, "too short", f"≥ {d.min_steps} steps") for run in numbers.too_short
     ]
+    if numbers.holds is None:
+        blocking += [
+            BlockingRun(r.name, r.why, f"≥ {r.steps} steps", r.steps) for r in numbers.short_runs
+        ]
     return tuple(blocking)
 
 
@@ -444,13 +450,16 @@ def _plain(value: Any) -> Any:
 
 def dumps(file: VerdictsFile) -> str:
     """The file's JSON text (indented, keys in field order, UTF-8 kept). An empty
-    ``as_it_stands`` or ``design_why`` is left out, as in the files written before they existed,
-    which so round-trip."""
+    ``as_it_stands`` or ``design_why``, and a blocking run's unknown ``steps``, are left out, as
+    in the files written before they existed, which so round-trip."""
     plain = _plain(file)
     for verdict in plain["verdicts"]:
         for key in ("as_it_stands", "design_why"):
             if not verdict[key]:
                 del verdict[key]
+        for blocking in verdict["blocking"]:
+            if not blocking["steps"]:
+                del blocking["steps"]
     return json.dumps({"format": FORMAT, **plain}, indent=1, ensure_ascii=False) + "\n"
 
 

@@ -101,7 +101,7 @@ def _verdict(r: VerdictRecord) -> str:
 
 
 def _blocker(r: VerdictRecord) -> str:
-    parts = [f"{r.definition} cannot judge: {r.cause}"]
+    parts = [f"{r.definition} cannot judge" + (f": {r.cause}" if r.cause else "")]
     needs = list(dict.fromkeys(b.needs for b in r.blocking))
     if needs:
         parts.append(f"the runs that block it need {' or '.join(needs)}")

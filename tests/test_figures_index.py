@@ -73,7 +73,9 @@ def test_write_index_opens_with_one_summary_row_per_verdict(tmp_path: Path) -> N
         and row[1] == "collapse rises monotonically with fixed σ²"
     )
     seeds_why = "seeds 0, 1, 2 are ones the definitions were set on"
-    assert row[2] == "cannot judge" and row[4:7] == ["3", "≤ 0.05", f"{EXPLORATORY} ({seeds_why})"]
+    # overall_rise was not given: the cell says what is missing
+    assert row[2] == "cannot judge: a statistic without a value on enough seeds"
+    assert row[4:7] == ["3", "≤ 0.05", f"{EXPLORATORY} ({seeds_why})"]
     assert row[3] == f"largest_fall = {interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}]"
     assert row[7] == f"`{table_hash()}` |"
     assert summary[3].startswith("| [C1/fig2](#c1-fig2) | optimal linear-VAE ELBO")

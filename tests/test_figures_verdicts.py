@@ -5,6 +5,7 @@ pPCA MLE σ², or a run had not converged)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from paper_figures.claims.deciding import decide
 from paper_figures.claims.elbo_runs import steps_to_tolerance
 from paper_figures.claims.evidence import Evidence, Inputs
 from paper_figures.claims.table import DEFINITIONS
+from paper_figures.stats import seeds_to_decide
+from paper_figures.theme import fmt_value
 from paper_figures.verdict_record import record
 
 D = 20
@@ -190,6 +193,16 @@ def test_c5_outcome_follows_the_interval_of_the_per_seed_reduction(scale, holds)
     assert numbers.result("reduction").holds is holds and numbers.holds is holds
     # the learned run from the largest initial σ² keeps FIXED[0] × scale
     assert numbers.values("left_at_largest") == pytest.approx(scale)
+    if holds is None:  # the reason names the interval and the seeds that would decide it
+        mean, low, high = (fmt_value(v) for v in (np.mean(reduction), *t_interval(reduction)))
+        assert numbers.reason.startswith("the interval straddles the threshold; reduction = ")
+        assert (
+            f"reduction = {mean} [{low}, {high}] against >= 0.5 (about "
+            f"{seeds_to_decide(reduction, 0.5)} seeds would decide it if its mean and spread "
+            "stayed)"
+        ) in numbers.reason
+    else:
+        assert numbers.reason == ""
 
 
 def test_two_seeds_cannot_judge_however_clear_they_are():
@@ -273,6 +286,34 @@ def test_c5_reach_from_the_mle_sigma2_limits_reduction_not_left_at_largest():
     assert nowhere.holds is None and nowhere.n == 3
     assert nowhere.result("reduction").interval is None
     assert nowhere.values("left_at_largest") == pytest.approx([0.2, 0.22, 0.18])
+    assert nowhere.reason == (
+        "a statistic without a value on enough seeds; reduction has a value on 0 of 3 seeds "
+        "(needs 3)"
+    )
+
+
+def test_c5_runs_its_reach_rule_cannot_read_block_it_with_the_steps_they_need():
+    """The learned runs from σ² = 0.001 and 10 (4e-3 learning rate, 2,000 steps) are short of
+    the MLE σ²; they block only a verdict that cannot judge, each needing the length at which
+    |log σ²_init − log σ²_MLE| ≤ lr · steps · reach_share."""
+    table = runs_c5([0.2, 0.22, 0.18]).assign(lr=4e-3)
+    mle = LAM[K:].mean()
+    decided = c5(table)
+    assert decided.holds is True and record(decided).blocking == ()
+    learned = table.loc[table["sigma2_mode"] == "learned"]
+    far = learned.loc[learned["sigma2"].isin([0.001, 10.0])]
+    assert {r.name: r.steps for r in decided.short_runs} == {
+        run: math.ceil(abs(np.log(s / mle)) / (4e-3 * 0.5))
+        for run, s in zip(far["run_dir"], far["sigma2"], strict=True)
+    }
+    (first,) = [r for r in decided.short_runs if r.name == "learned/10.0/0"]
+    assert first.why == f"its σ² from 10 cannot reach the pPCA MLE σ² = {mle:.3g} in 2000 steps"
+    # when no initial σ² is within reach, every learned run blocks, with the steps it needs
+    nowhere = c5(table.assign(lr=1e-5))
+    blocking = record(nowhere).blocking
+    assert len(blocking) == len(learned) and all(b.steps > 2000 for b in blocking)
+    assert {b.run: b.steps for b in blocking} == {r.name: r.steps for r in nowhere.short_runs}
+    assert all(b.needs == f"≥ {b.steps} steps" for b in blocking)
 
 
 def test_c5_needs_the_eigenvalues_for_its_reach_rule():

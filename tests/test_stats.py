@@ -142,3 +142,24 @@ def t_reference(values: list[float]) -> tuple[float, float]:
 def test_a_negative_resolution_is_refused():
     with pytest.raises(ValueError, match="resolution must be a finite number ≥ 0"):
         mean_interval([1.0, 2.0], resolution=-0.1)
+
+
+def _like(values: list[float], n: int) -> np.ndarray:
+    """n values with the mean and sample standard deviation of ``values``."""
+    z = np.arange(n, dtype=float)
+    z = (z - z.mean()) / z.std(ddof=1)
+    return np.mean(values) + np.std(values, ddof=1) * z
+
+
+def test_seeds_to_decide_is_the_least_n_whose_t_interval_leaves_the_threshold():
+    values = [0.44, 0.01, 0.48]  # mean 0.31, its t interval on 3 seeds reaches below 0.1
+    assert mean_interval(values).low < 0.1
+    n = stats.seeds_to_decide(values, 0.1)
+    assert n == 9  # checked below against mean_interval itself, Student t up to 9 values
+    assert mean_interval(_like(values, n)).low > 0.1
+    assert mean_interval(_like(values, n - 1)).low <= 0.1
+    # a resolution widens the spread, so it takes more seeds; a mean on the threshold never does
+    assert stats.seeds_to_decide(values, 0.1, resolution=0.5) > n
+    assert stats.seeds_to_decide([0.0, 0.2], 0.1) is None
+    with pytest.raises(ValueError, match="at least 2 finite numbers"):
+        stats.seeds_to_decide([0.3], 0.1)

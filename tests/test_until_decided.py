@@ -90,9 +90,9 @@ def test_rounds_extend_exactly_the_blocking_runs_doubling_to_the_cap(tmp_path):
     def steps(name: str) -> int:
         return _result(runs / name)["step"]
 
-    def judge() -> list[list[str]]:
+    def judge() -> list[dict[str, int]]:
         blocked_a = ["e/a"] if steps("e/a") < 100 else []
-        return [[*blocked_a, "e/b (so many steps)"], ["e/d"]]
+        return [dict.fromkeys([*blocked_a, "e/b (so many steps)"], 0), {"e/d": 0}]
 
     launched: list[list[tuple[str, int]]] = []
 
@@ -162,13 +162,34 @@ def test_plan_names_runs_it_cannot_extend_and_caps_the_doubling(tmp_path):
     (runs / "e/diverged/result.json").write_text(json.dumps({"status": "diverged", "step": 30}))
     (runs / "e/bare").mkdir()
     names = ["e/short (50 steps)", "e/short", "e/capped", "e/diverged", "e/bare", "lin, seed 0"]
-    extensions, stuck = plan(runs, names, max_steps=120, scale="cpu")
+    extensions, stuck = plan(runs, dict.fromkeys(names, 0), max_steps=120, scale="cpu")
     assert extensions == [Extension("e/short", ("e/short (50 steps)", "e/short"), 50, 100)]
     assert stuck["e/capped"] == cap_words(120, "cpu")
     assert stuck["e/diverged"].startswith("diverged at step 30")
     assert "not a run folder" in stuck["e/bare"] and "not a run folder" in stuck["lin, seed 0"]
     assert folder_of(runs, "e/short (50 steps)") == "e/short"
-    assert plan(runs, ["e/short"], max_steps=60, scale="cpu")[0][0].to == 60  # 2x is past it
+    assert plan(runs, {"e/short": 0}, max_steps=60, scale="cpu")[0][0].to == 60  # 2x is past it
+
+
+def test_a_run_that_says_what_length_it_needs_is_extended_to_it_within_the_cap(tmp_path):
+    """A run that needs 170 steps goes 50 -> 170 (not 100); one that needs 70 still doubles; one
+    that needs more than the cap is not trained at all and says so; the most any verdict
+    needs counts."""
+    runs = tmp_path / "runs"
+    for name in ("e/far", "e/near", "e/beyond"):
+        _fake_run(runs, name, 50)
+    blocked = [{"e/far": 170, "e/near": 70}, {"e/far": 120, "e/beyond": 400}]
+    needs = until_decided.blocking_runs(blocked)
+    assert needs == {"e/far": 170, "e/near": 70, "e/beyond": 400}
+    extensions, stuck = plan(runs, needs, max_steps=300, scale="cpu")
+    assert [(e.folder, e.steps, e.to) for e in extensions] == [
+        ("e/far", 50, 170),
+        ("e/near", 50, 100),
+    ]
+    assert stuck == {
+        "e/beyond": "needs 400 steps, beyond the cap of 300 steps (until_decided.max_steps of "
+        "scale cpu)"
+    }
 
 
 def test_each_scale_declares_a_cap_that_names_no_folder_and_enters_no_fingerprint():

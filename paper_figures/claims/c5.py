@@ -3,6 +3,7 @@ Table 1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ from paper_figures.claims.compute import (
 )
 from paper_figures.claims.judging import (
     ClaimNumbers,
+    ShortRun,
     finished_seeds,
     with_convergence,
 )
@@ -48,6 +50,7 @@ from paper_figures.common import (
     check_eigenvalues,
     plain_rows,
     require_columns,
+    run_names,
 )
 from paper_figures.theme import fmt_value
 
@@ -228,7 +231,31 @@ def compute(
         return seed_numbers(d, per_seed, seeds, settings, notes)
 
     checks = convergence_checks(read, curves, definition, total_variance(read, eigenvalues))
-    return with_convergence(with_other_measures(compute, definition), list(checks.values()))
+    numbers = with_convergence(with_other_measures(compute, definition), list(checks.values()))
+    return dataclasses.replace(numbers, short_runs=_short_of_reach(finished, reach, target))
+
+
+def _short_of_reach(
+    rows: pd.DataFrame, reach: pd.DataFrame, sigma2_mle: float
+) -> tuple[ShortRun, ...]:
+    """The learned-σ² runs the reach rule leaves unread, each with the length from which its σ²
+    could reach the MLE σ² (a longer run is read by 'removes most')."""
+    out = reach.loc[~reach["reachable"]]
+    return tuple(
+        ShortRun(
+            name,
+            f"its σ² from {fmt_value(float(sigma2))} cannot reach the pPCA MLE σ² = "
+            f"{sigma2_mle:.3g} in {fmt_value(float(step))} steps",
+            math.ceil(steps),
+        )
+        for name, sigma2, step, steps in zip(
+            run_names(rows.loc[out.index]),
+            rows.loc[out.index, "sigma2"],
+            rows.loc[out.index, "step"],
+            out["steps"],
+            strict=True,
+        )
+    )
 
 
 def _c5_settings(done: pd.DataFrame, common: pd.Index) -> dict[str, dict[str, float]]:

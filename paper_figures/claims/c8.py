@@ -43,6 +43,7 @@ from paper_figures.claims.schema import (
 from paper_figures.common import (
     plain_rows,
     require_columns,
+    run_names,
 )
 from paper_figures.theme import fmt_value
 
@@ -252,9 +253,9 @@ def _c8_seed(
         return "needs plain fixed-σ² runs (fig5_fixed_sigma) and mitigation runs (mitigations)"
     lacking = done.loc[done[["live", "log_px"]].isna().any(axis=1)]
     if not lacking.empty:
-        names = lacking["run_name"] if "run_name" in lacking.columns else lacking["run_dir"]
         return (
-            f"no held-out log p(x) or live latents in {len(lacking)} runs, e.g. {names.iloc[0]} "
+            f"no held-out log p(x) or live latents in {len(lacking)} runs, e.g. "
+            f"{run_names(lacking).iloc[0]} "
             "(log_px_test needs trainer.iw_samples > 0)"
         )
     bound = pd.Series(

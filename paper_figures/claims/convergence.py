@@ -23,7 +23,7 @@ import pandas as pd
 
 from paper_figures.claims.measures import Move
 from paper_figures.claims.schema import Convergence
-from paper_figures.common import metric_curve, require_columns
+from paper_figures.common import metric_curve, require_columns, run_names
 from paper_figures.theme import fmt_value
 
 
@@ -148,7 +148,7 @@ def check_runs(
     run_dir."""
     require_columns(runs, ["run_dir"], "runs", "collect_runs() rows")
     require_columns(curves, ["run_dir"], "curves", "training_curves() of the runs")
-    names = runs["run_name"] if "run_name" in runs.columns else runs["run_dir"]
+    names = run_names(runs)
     ks = (
         pd.to_numeric(runs["latent_dim"], errors="coerce")
         if "latent_dim" in runs.columns

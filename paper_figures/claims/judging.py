@@ -21,7 +21,16 @@ import pandas as pd
 
 from paper_figures.claims.convergence import RunConvergence
 from paper_figures.claims.schema import Criterion, Definition
-from paper_figures.stats import Interval, clipped, exact, mean_interval
+from paper_figures.common import run_names
+from paper_figures.stats import (
+    MOST_SEEDS,
+    Interval,
+    clipped,
+    exact,
+    is_over_seeds,
+    mean_interval,
+    seeds_to_decide,
+)
 from paper_figures.theme import fmt_value
 
 Seed = int | str
@@ -55,6 +64,16 @@ class OtherMeasure:
 
 
 @dataclass(frozen=True)
+class ShortRun:
+    """A run that a rule of the definition cannot read at its length: its ``name``, ``why`` and
+    the ``steps`` from which it could (e.g. a learned σ² too far from the value it must reach)."""
+
+    name: str
+    why: str
+    steps: int
+
+
+@dataclass(frozen=True)
 class ClaimNumbers:
     """What a claim's compute function found: the numbers behind one verdict.
 
@@ -75,6 +94,8 @@ class ClaimNumbers:
             words).
         as_it_stands: when runs that may still move block the outcome, the outcome their
             numbers give as they stand (None otherwise, or when that is cannot judge too).
+        short_runs: runs a rule left unread for their length, which would be read at their
+            ``steps``; they block the verdict while it cannot judge.
     """
 
     definition: Definition
@@ -89,6 +110,7 @@ class ClaimNumbers:
     convergence: tuple[RunConvergence, ...] = ()
     others: tuple[OtherMeasure, ...] = ()
     as_it_stands: bool | None = None
+    short_runs: tuple[ShortRun, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -139,6 +161,17 @@ def any_of(outcomes: Iterable[bool | None]) -> bool | None:
     return False if all(o is False for o in outcomes) else None
 
 
+def _defined(values: Sequence[float]) -> list[float]:
+    """The values that are not NaN (a seed on which the statistic is undefined has NaN)."""
+    return [v for v in values if not math.isnan(v)]
+
+
+def _resolution(criterion: Criterion, k: int | None) -> float:
+    """The resolution of ``criterion``'s statistic: a share of k latents is known to one latent
+    only, 1/k (no k given: 0, no correction, and the interval's method says so by naming none)."""
+    return 1.0 / k if criterion.per_latent and k else 0.0
+
+
 def _criterion_result(
     criterion: Criterion,
     per_seed: Sequence[Mapping[str, float]],
@@ -146,17 +179,14 @@ def _criterion_result(
     k: int | None = None,
 ) -> CriterionResult:
     values = tuple(float(s.get(criterion.statistic, math.nan)) for s in per_seed)
-    defined = [v for v in values if not math.isnan(v)]
+    defined = _defined(values)
     if len(defined) < min_seeds:
         return CriterionResult(criterion, values, None, None)
     # one closed-form value may be infinite (C2 with no live latent: nothing to rise)
     if len(defined) == 1:
         interval = exact(defined[0])
     else:
-        # a share of k latents is known to one latent only (no k given: no correction, and the
-        # method says so by naming none)
-        resolution = 1.0 / k if criterion.per_latent and k else 0.0
-        interval = mean_interval(defined, resolution)
+        interval = mean_interval(defined, _resolution(criterion, k))
     if criterion.bounds is not None:
         interval = clipped(interval, criterion.bounds)
     return CriterionResult(criterion, values, interval, side(interval, criterion))
@@ -171,6 +201,45 @@ def _too_few(
     listed = f" (seed {', '.join(map(str, judged))})" if judged else ""
     reason = f"fewer than {definition.min_seeds} seeds finished: {len(judged)}{listed}"
     return f"runs too short (< {definition.min_steps} steps); {reason}" if too_short else reason
+
+
+#: the first clause of the reason a verdict with enough seeds cannot judge, by what its open
+#: criteria lack: an interval off the threshold, a value on enough seeds, or some of each
+UNDECIDED = {
+    (True, False): "the interval straddles the threshold",
+    (False, True): "a statistic without a value on enough seeds",
+    (True, True): "criteria undecided",
+}
+
+
+def _undecided(results: Sequence[CriterionResult], n: int, min_seeds: int, k: int | None) -> str:
+    """Why criteria on enough judged seeds leave the verdict open: each straddling interval with
+    the seeds that would decide it at its mean and spread (:func:`seeds_to_decide`), each
+    statistic defined on too few seeds."""
+    parts = []
+    for r in results:
+        c = r.criterion
+        if r.interval is None:
+            defined = len(_defined(r.values))
+            parts.append(f"{c.statistic} has a value on {defined} of {n} seeds (needs {min_seeds})")
+            continue
+        i = r.interval
+        text = (
+            f"{c.statistic} = {fmt_value(i.mean)} [{fmt_value(i.low)}, {fmt_value(i.high)}]"
+            f" against {c.direction} {fmt_value(c.threshold)}"
+        )
+        if is_over_seeds(i.method):
+            needed = seeds_to_decide(_defined(r.values), c.threshold, _resolution(c, k))
+            text += (
+                f" (about {needed} seeds would decide it if its mean and spread stayed)"
+                if needed
+                else f" (its mean is too near the threshold for {MOST_SEEDS} seeds to decide it)"
+            )
+        parts.append(text)
+    cause = UNDECIDED[
+        (any(r.interval is not None for r in results), any(r.interval is None for r in results))
+    ]
+    return "; ".join([cause, *parts])
 
 
 def judge(
@@ -197,10 +266,15 @@ def judge(
         holds = None
     else:
         by_criterion = {r.criterion: r.holds for r in results}
-        holds = all_of(
-            any_of(all_of(by_criterion[c] for c in way) for way in requirement.ways)
+        met = {
+            requirement: any_of(all_of(by_criterion[c] for c in way) for way in requirement.ways)
             for requirement in definition.requirements
-        )
+        }
+        holds = all_of(met.values())
+        if holds is None:
+            open_criteria = {c for r, m in met.items() if m is None for way in r.ways for c in way}
+            undecided = [r for r in results if r.criterion in open_criteria and r.holds is None]
+            reason = _undecided(undecided, len(judged), minimum, k)
     return ClaimNumbers(
         definition,
         tuple(judged),
@@ -274,7 +348,6 @@ def finished_seeds(
     values of ``settings``); a seed is finished when each setting of the grid has a completed run
     of at least ``min_steps`` steps in it.
     """
-    name_col = "run_name" if "run_name" in runs.columns else "run_dir"
     keys = [_normalised(v) for v in runs[list(settings)].itertuples(index=False)]
     runs = runs.reset_index(drop=True).assign(_setting=keys)
     wanted = {k for k in keys if all(pd.notna(x) for x in k)} | {_normalised(e) for e in expected}
@@ -283,8 +356,8 @@ def finished_seeds(
     done = runs["status"].astype(str) == "completed"
     short = done & (steps.isna() | (steps < min_steps))
     too_short = tuple(
-        f"{row[name_col]} ({fmt_value(float(s)) if pd.notna(s) else 'no'} steps)"
-        for (_, row), s in zip(runs.loc[short].iterrows(), steps[short], strict=True)
+        f"{name} ({fmt_value(float(s)) if pd.notna(s) else 'no'} steps)"
+        for name, s in zip(run_names(runs)[short], steps[short], strict=True)
     )
     finished, left_out = {}, {}
     for seed, rows in runs.groupby("seed", sort=True):
