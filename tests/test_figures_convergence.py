@@ -60,6 +60,10 @@ def test_the_band_is_three_times_the_windows_move_in_whole_latents():
     assert band_of(0.1 / K, 3.0, True, K) == pytest.approx(1 / K)
     assert band_of(0.0, 3.0, True, K) == 0.0
     assert band_of(-0.25, 3.0, False, K) == pytest.approx(-0.75)  # nats are not rounded
+    # a fraction stops at its bounds: from 0.79 it can rise by 0.21 at most, fall by 0.79
+    assert band_of(0.35, 3.0, True, K, last=0.79) == pytest.approx(0.21)
+    assert band_of(-0.35, 3.0, True, K, last=0.79) == pytest.approx(-0.79)
+    assert band_of(0.35, 3.0, False, K, last=0.79) == pytest.approx(1.05)  # nats: no bounds
 
 
 def test_a_run_still_collapsing_has_a_band_in_its_direction():

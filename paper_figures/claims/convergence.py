@@ -84,15 +84,20 @@ def _window_start(steps: np.ndarray, window: float) -> float:
     return float(inside.min())
 
 
-def band_of(change: float, factor: float, per_latent: bool, k: float) -> float:
+def band_of(
+    change: float, factor: float, per_latent: bool, k: float, last: float = math.nan
+) -> float:
     """How far a quantity that moved by ``change`` over the window may still move:
     ``factor`` × ``change``, for a collapsed fraction rounded away from zero to whole latents
-    (multiples of 1/``k``)."""
+    (multiples of 1/``k``) and, given its ``last`` value, no farther than its bounds 0 and 1."""
     band = factor * change
-    if not per_latent or band == 0 or not math.isfinite(k) or k <= 0:
+    if not per_latent or band == 0:
         return band
-    latents = math.ceil(abs(band) * k - 1e-9)
-    return math.copysign(latents / k, band)
+    if math.isfinite(k) and k > 0:
+        band = math.copysign(math.ceil(abs(band) * k - 1e-9) / k, band)
+    if math.isfinite(last):
+        band = min(band, 1.0 - last) if band > 0 else max(band, -last)
+    return band
 
 
 def check_run(
@@ -123,8 +128,10 @@ def check_run(
         if start not in values.index:
             missing.append(f"no {move.curve} logged at step {fmt_value(start)}")
             continue
-        change = float(values.iloc[-1]) - float(values.loc[start])
-        band[move.column] = band_of(change, convergence.band_factor.value, move.per_latent, k)
+        last = float(values.iloc[-1])
+        change = last - float(values.loc[start])
+        factor = convergence.band_factor.value
+        band[move.column] = band_of(change, factor, move.per_latent, k, last)
     escape = math.nan
     if convergence.escape_factor is not None and total_variance is not None:
         optimal = metric_curve(curves, "sigma2_optimal")
