@@ -1,9 +1,11 @@
-"""What a Hydra task needs to know about how it was launched: run folder, threads, W&B naming."""
+"""Launching training as a Hydra multirun, and what a Hydra task needs to know about how it was
+launched: run folder, threads, W&B naming."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -12,6 +14,19 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lucas2019.tracking import Tracker, WandbTracker, wandb_mode
+
+
+def train_multirun(overrides: Sequence[str], sweep_dir: Path) -> list[str]:
+    """The command line of a Hydra multirun of ``python -m lucas2019.train`` with ``overrides``
+    (sweeps, launcher, ...), its runs under ``sweep_dir``, in this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "lucas2019.train",
+        "-m",
+        *overrides,
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
 
 
 def is_multirun() -> bool:

@@ -54,6 +54,7 @@ from lucas2019.analytic import run_analysis
 from lucas2019.config import ConfigError, compose_config, validate
 from lucas2019.data import DATA_ERRORS
 from lucas2019.io import atomic_write
+from lucas2019.launch import train_multirun
 from lucas2019.run_schema import FLOATS, RUN_TABLE
 from paper_figures.index import IndexEntry, rerender, summary, write_index
 from paper_figures.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, Inputs, index_entries
@@ -93,17 +94,10 @@ def _null(value: object) -> str:
 
 def run_experiment(name: str, overrides: Sequence[str], launcher: str, sweep_dir: Path) -> bool:
     """One experiment's whole sweep as a Hydra multirun; True if the launcher exited cleanly."""
-    command = [
-        sys.executable,
-        "-m",
-        "lucas2019.train",
-        "-m",
-        f"experiment={name}",
-        *overrides,
-        f"hydra/launcher={launcher}",
-        f"hydra.sweep.dir={sweep_dir}",
-        "trainer.progress=false",
-    ]
+    command = train_multirun(
+        [f"experiment={name}", *overrides, f"hydra/launcher={launcher}", "trainer.progress=false"],
+        sweep_dir,
+    )
     done = (
         len(results.collect_runs(sweep_dir).query("status == 'completed'"))
         if sweep_dir.exists()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import yaml
 
 from lucas2019 import run_folder
 from lucas2019.io import atomic_write_text
+from lucas2019.launch import train_multirun
 
 #: the job list of a round, written into the runs folder
 JOBS_FILE = "until_decided_jobs.json"
@@ -136,21 +136,20 @@ def launch(
 ) -> int:
     """Train every extension in one Hydra multirun over ``runs_dir`` (``hydra/sweeper=job_list``
     with ``hydra/launcher=launcher`` and the user's ``hydra.*`` overrides); the exit status."""
-    jobs = atomic_write_text(
+    atomic_write_text(
         runs_dir / JOBS_FILE, json.dumps([job(runs_dir, e) for e in extensions], indent=1) + "\n"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "lucas2019.train",
-        "-m",
-        "hydra/sweeper=job_list",
-        f"hydra.sweeper.jobs_file={jobs}",
-        f"hydra/launcher={launcher}",
-        *hydra_overrides,
-        f"hydra.sweep.dir={runs_dir}",
-    ]
-    return subprocess.run(command, check=False).returncode
+    launch_with = [f"hydra/launcher={launcher}", *hydra_overrides]
+    return subprocess.run(command(runs_dir, launch_with), check=False).returncode
+
+
+def command(runs_dir: Path, launch_with: Sequence[str]) -> list[str]:
+    """The multirun that trains the job list written in ``runs_dir`` (:data:`JOBS_FILE`) with
+    the launcher overrides ``launch_with`` (``hydra/launcher=...``, ``hydra.*``)."""
+    jobs = runs_dir / JOBS_FILE
+    return train_multirun(
+        ["hydra/sweeper=job_list", f"hydra.sweeper.jobs_file={jobs}", *launch_with], runs_dir
+    )
 
 
 def unfinished(runs_dir: Path, extensions: Sequence[Extension]) -> dict[str, str]:

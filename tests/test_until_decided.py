@@ -235,19 +235,14 @@ def _extend_one(base: Path, tmp_path: Path, launcher: list[str], env: dict | Non
     chosen, other = (f"sweep/{f}" for f in sorted(folders, key=lambda f: "sigma2=0.1," not in f))
     before = _hashes(runs / other)
     extension = Extension(chosen, (chosen,), 20, 40)
-    command = [
-        sys.executable,
-        "-m",
-        "lucas2019.train",
-        "-m",
-        "hydra/sweeper=job_list",
-        f"hydra.sweeper.jobs_file={runs / until_decided.JOBS_FILE}",
-        *launcher,
-        f"hydra.sweep.dir={runs}",
-    ]
     (runs / until_decided.JOBS_FILE).write_text(json.dumps([until_decided.job(runs, extension)]))
     done = subprocess.run(
-        command, capture_output=True, text=True, env=env or _env(), cwd=tmp_path, timeout=TIMEOUT_S
+        until_decided.command(runs, launcher),
+        capture_output=True,
+        text=True,
+        env=env or _env(),
+        cwd=tmp_path,
+        timeout=TIMEOUT_S,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == folders  # no new folder
