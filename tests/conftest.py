@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +116,21 @@ def fixed_sigma2_seeds(linear_sweep: LinearSweep, tmp_path_factory: pytest.TempP
             fixed = ["likelihood=gaussian_fixed", f"likelihood.sigma2={sigma2}", f"seed={seed}"]
             _train_linear(root / "fixed" / str(i) / str(seed), *length, *fixed)
     return root
+
+
+class SignalAtStep(Tracker):
+    """Sends ``signum`` to this process when the metrics row of ``step`` is logged: a stop at a
+    known step."""
+
+    def __init__(self, step: int, signum: int = signal.SIGTERM) -> None:
+        self.step, self.signum = step, signum
+
+    def log_metrics(self, row: dict, step: int) -> None:
+        if step == self.step:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.fixture
+def signal_at_step() -> type[SignalAtStep]:
+    """``signal_at_step(step, signum=SIGTERM)``: a tracker that stops this process at ``step``."""
+    return SignalAtStep

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
-import signal
 import subprocess
 from pathlib import Path
 
@@ -16,7 +14,6 @@ import pytest
 
 from lucas2019 import provenance, stacked, trainer
 from lucas2019.results import collect_runs
-from lucas2019.tracking import Tracker
 from paper_figures.claims.table import table_hash
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,21 +64,12 @@ def then(monkeypatch):
     return monkeypatch
 
 
-class SignalAtStep(Tracker):
-    """Sends SIGTERM to this process when the metrics row of ``step`` is logged."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def log_metrics(self, row: dict, step: int) -> None:
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-
-def test_a_resumed_and_an_extended_run_keep_their_first_start(compose_train, tmp_path, then):
+def test_a_resumed_and_an_extended_run_keep_their_first_start(
+    signal_at_step, compose_train, tmp_path, then
+):
     cfg = compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path}"])
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=SignalAtStep(20))
+        trainer.train(cfg, tracker=signal_at_step(20))
     then.undo()  # from here on a run starting would record today's provenance
     assert {k: trainer.train(cfg)[k] for k in provenance.KEYS} == FIRST  # resumed
     longer = compose_train([*SMOKE, *LENGTH, "trainer.max_steps=60", f"run_dir={tmp_path}"])

@@ -7,7 +7,6 @@ tolerance is the issue's relative 1e-4; on CPU the numbers come out identical.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,6 @@ import torch
 from lucas2019 import stacked, trainer
 from lucas2019.likelihoods import GaussianLikelihood
 from lucas2019.run_folder import RunRefused
-from lucas2019.tracking import Tracker
 
 RTOL = 1e-4
 #: the absolute floor for numbers that are zero in exact arithmetic (a collapsed model's KL, in
@@ -207,24 +205,15 @@ def test_checkpoints_pass_between_stacked_and_normal_runs(compose_train, tmp_pat
         assert_same_run(run_dir, Path(reference.run_dir), skip=("extended_from",))
 
 
-class SignalAtStep(Tracker):
-    """Sends SIGTERM to this process when the metrics row of ``step`` is logged."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def log_metrics(self, row: dict, step: int) -> None:
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-
-def test_a_stop_signal_checkpoints_every_member_and_a_rerun_resumes(compose_train, tmp_path):
+def test_a_stop_signal_checkpoints_every_member_and_a_rerun_resumes(
+    signal_at_step, compose_train, tmp_path
+):
     grid = GRID[:3]
     reference = configs(compose_train, tmp_path / "ref", grid)
     stacked.train_group([stacked.Member(cfg) for cfg in reference])
     group = configs(compose_train, tmp_path / "run", grid)
     members = [stacked.Member(cfg) for cfg in group]
-    members[1].tracker = SignalAtStep(50)
+    members[1].tracker = signal_at_step(50)
     with pytest.raises(trainer.Preempted, match="rerun the same command"):
         stacked.train_group(members)
     for cfg in group:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,6 @@ from omegaconf import OmegaConf
 
 from lucas2019 import data, stacked, trainer
 from lucas2019.models import build_model
-from lucas2019.tracking import Tracker
 
 SMOKE = ["scale=smoke", "trainer.progress=false", "torch_threads=1", "model.latent_dim=4"]
 LENGTH = ["trainer.max_steps=40", "trainer.eval_every=20", "trainer.checkpoint_every=1000"]
@@ -49,21 +46,10 @@ def test_the_first_row_is_the_untrained_model_at_step_0(compose_train, tmp_path)
     assert first["beta"] == 1.0 and first["inner_encoder_steps"] == 0
 
 
-class SignalAtStep(Tracker):
-    """Sends SIGTERM to this process when the metrics row of ``step`` is logged."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def log_metrics(self, row: dict, step: int) -> None:
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-
-def test_a_resumed_run_logs_step_0_once(compose_train, tmp_path):
+def test_a_resumed_run_logs_step_0_once(signal_at_step, compose_train, tmp_path):
     cfg = compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path}"])
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=SignalAtStep(20))
+        trainer.train(cfg, tracker=signal_at_step(20))
     assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 20]
     trainer.train(cfg)
     assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 20, 40]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ import torch
 
 from lucas2019 import data, trainer
 from lucas2019.config import ConfigError, validate
-from lucas2019.tracking import Tracker
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = ["scale=smoke", "trainer.progress=false", "torch_threads=1"]
@@ -72,19 +70,10 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
         torch.testing.assert_close(state_b[key], state_a[key], rtol=1e-6, atol=1e-9)
 
 
-class SignalAtStep(Tracker):
-    """Sends a stop signal to this process when an evaluation row for ``step`` is logged."""
-
-    def __init__(self, step: int, signum: int) -> None:
-        self.step, self.signum = step, signum
-
-    def log_metrics(self, row: dict, step: int) -> None:
-        if step == self.step:
-            os.kill(os.getpid(), self.signum)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1])
-def test_stop_signal_checkpoints_and_a_rerun_resumes(compose_train, tmp_path, signum):
+def test_stop_signal_checkpoints_and_a_rerun_resumes(
+    signal_at_step, compose_train, tmp_path, signum
+):
     overrides = [
         *SMOKE,
         "trainer.max_steps=60",
@@ -95,7 +84,7 @@ def test_stop_signal_checkpoints_and_a_rerun_resumes(compose_train, tmp_path, si
     reference = trainer.train(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
     cfg = compose_train([*overrides, f"run_dir={tmp_path / 'run'}"])
     with pytest.raises(trainer.Preempted, match="rerun the same command"):
-        trainer.train(cfg, tracker=SignalAtStep(20, signum))
+        trainer.train(cfg, tracker=signal_at_step(20, signum))
     saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert saved["step"] == 20 and not (tmp_path / "run" / "result.json").exists()
     resumed = trainer.train(cfg)
