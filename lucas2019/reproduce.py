@@ -23,13 +23,14 @@ C1-C6 of the paper and C7, C8 beyond it) and ``index.md`` rendered from it go to
 definition's log entry (each run's result.json records when it first started) and use seeds and
 data the definitions were not set on. Then, unless ``--no-until-decided``, the runs that block a
 verdict are extended in place and judged again, round by round, up to the scale's
-``until_decided.max_steps`` (:mod:`lucas2019.until_decided`). ``--figures-only`` on runs without
+``until_decided.max_steps`` (:mod:`lucas2019.until_decided`); with rounds or without, a blocking
+run no round can extend (at the cap, or needing more) says so in its verdict. ``--figures-only``
+on runs without
 analytic tables (e.g. made with ``train -m``) computes them from the overrides' data. Without
 ``--only`` it runs every experiment but ``mitigations`` (Figure 9, claim C8: 12 more settings per
 seed, some slow); ``--only mitigations`` runs that one and judges it against the
 ``fig5_fixed_sigma`` runs already in ``<out>``. The figures are drawn from every experiment that
-has runs in
-``<out>``, whichever ``--only`` ran.
+has runs in ``<out>``, whichever ``--only`` ran.
 """
 
 from __future__ import annotations
@@ -193,23 +194,41 @@ def _analytic_or_exit(parser: argparse.ArgumentParser, overrides: Sequence[str],
         parser.error(str(error))
 
 
+def _blocked(figures: Path) -> list[dict[str, int]]:
+    """Each verdict's blocking runs in ``figures``/verdicts.json, with the steps each needs."""
+    return [{b.run: b.steps for b in r.blocking} for r in read(figures).verdicts]
+
+
+def mark_unextendable(index: Path, runs_dir: Path, cfg: DictConfig) -> Path:
+    """Rewrite the verdicts beside ``index`` (index.md) with every blocking run under
+    ``runs_dir`` that no round could extend (at or beyond the cap ``until_decided.max_steps`` of
+    ``cfg``'s scale, not finished, not a run folder) saying why, so that a judging without
+    rounds says it too; returns index.md."""
+    figures = index.parent
+    _, stuck = until_decided.plan(
+        runs_dir,
+        until_decided.blocking_runs(_blocked(figures)),
+        int(cfg.until_decided.max_steps),
+        str(cfg.scale),
+    )
+    write(figures, with_unextendable(read(figures), stuck))
+    return rerender(figures)
+
+
 def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictConfig) -> Path:
     """Extend the blocking runs round by round (:mod:`lucas2019.until_decided`), then write the
     last verdicts with the runs that could not be extended saying why; returns index.md."""
     runs_dir, figures = out / "runs", index.parent
 
-    def blocked() -> list[dict[str, int]]:
-        return [{b.run: b.steps for b in r.blocking} for r in read(figures).verdicts]
-
     def judge() -> list[dict[str, int]]:
         write_runs_table(out)
-        render_figures(out, args.only)
-        return blocked()
+        mark_unextendable(render_figures(out, args.only), runs_dir, cfg)
+        return _blocked(figures)
 
     hydra_overrides = [o for o in args.overrides if o.startswith(("hydra.", "hydra/"))]
     stuck = until_decided.until_decided(
         runs_dir,
-        blocked(),
+        _blocked(figures),
         judge,
         lambda extensions: until_decided.launch(
             runs_dir, extensions, args.launcher, hydra_overrides
@@ -218,7 +237,7 @@ def _until_decided(out: Path, index: Path, args: argparse.Namespace, cfg: DictCo
         scale=str(cfg.scale),
         say=_say,
     )
-    still = until_decided.open_verdicts(blocked())
+    still = until_decided.open_verdicts(_blocked(figures))
     _say(f"until decided: done; {still} verdicts still blocked by runs that cannot be extended")
     write(figures, with_unextendable(read(figures), stuck))
     return rerender(figures)
@@ -303,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _analytic_or_exit(parser, fixed, out / "analytic")
     if (out / "runs").is_dir():
         _say(f"run table: {write_runs_table(out)}")
-    index = render_figures(out, args.only)
+    index = mark_unextendable(render_figures(out, args.only), out / "runs", cfg)
     if args.until_decided and not args.figures_only:
         index = _until_decided(out, index, args, cfg)
     _say(f"figures and verdicts: {index} (numbers: {index.parent / VERDICTS_JSON})")

@@ -327,15 +327,17 @@ def verdicts_file(
 def with_unextendable(file: VerdictsFile, why: Mapping[str, str]) -> VerdictsFile:
     """``file`` with every blocking run named in ``why`` (run name -> why it cannot be extended,
     e.g. 'at the cap of 16000 steps (until_decided.max_steps of scale cpu)') saying so in what
-    it needs, and each verdict it blocks saying so at the end of its reason."""
+    it needs, and each verdict it blocks saying so at the end of its reason. Marking again with
+    the same ``why`` changes nothing."""
     verdicts = []
     for r in file.verdicts:
-        stuck = [b for b in r.blocking if b.run in why]
+        # a run already marked with its why (an earlier call) is not marked again
+        stuck = [b for b in r.blocking if b.run in why and not b.needs.endswith(why[b.run])]
         if not stuck:
             verdicts.append(r)
             continue
         blocking = tuple(
-            dataclasses.replace(b, needs=f"{b.needs}; {why[b.run]}") if b.run in why else b
+            dataclasses.replace(b, needs=f"{b.needs}; {why[b.run]}") if b in stuck else b
             for b in r.blocking
         )
         reasons = dict.fromkeys(why[b.run] for b in stuck)

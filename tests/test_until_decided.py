@@ -152,6 +152,8 @@ def test_a_verdict_blocked_partly_at_the_cap_counts_those_runs(tmp_path):
     assert marked.reason == "not converged: runs; 2 of 3 runs at the cap"
     assert [b.needs for b in marked.blocking] == ["more; at the cap", "more", "more; at the cap"]
     assert mark(file, {}) == file
+    once = mark(file, {"r1": "at the cap"})
+    assert mark(once, {"r1": "at the cap"}) == once  # marking twice changes nothing
 
 
 def test_plan_names_runs_it_cannot_extend_and_caps_the_doubling(tmp_path):
@@ -368,3 +370,16 @@ def test_reproduce_killed_mid_round_and_rerun_extends_to_the_cap_training_nothin
     again = subprocess.run(_reproduce(out), capture_output=True, text=True, env=_env(), timeout=600)
     assert again.returncode == 0 and "until decided, round" not in again.stdout  # all at the cap
     assert [_result(p)["step"] for p in folders] == [160] * 6
+    # judged again without rounds, the verdicts still say the cap, once
+    drawn = subprocess.run(
+        [*_reproduce(out), "--figures-only"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=600,
+    )
+    assert drawn.returncode == 0, drawn.stdout[-3000:] + drawn.stderr[-3000:]
+    verdicts = json.loads((out / "figures" / "verdicts.json").read_text())
+    blocked = [v for v in verdicts["verdicts"] if v["blocking"]]
+    assert blocked and all(v["reason"].endswith(cap) for v in blocked)
+    assert all(v["reason"].count("at the cap") == 1 for v in blocked)
