@@ -113,7 +113,7 @@ def plan(
         elif int(done["step"]) >= max_steps:
             why = cap_words(max_steps, scale)
         elif needs > max_steps:
-            why = f"needs {needs} steps, beyond {_cap(max_steps, scale)}"
+            why = f"needing more than {_cap(max_steps, scale)}"
         else:
             steps = int(done["step"])
             to = min(max(2 * steps, steps + 1, needs), max_steps)

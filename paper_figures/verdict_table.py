@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from paper_figures import verdict_record
+from paper_figures.claims.judging import left_out_words
 from paper_figures.claims.schema import REPRODUCTION
 from paper_figures.claims.table import table_hash
 from paper_figures.common import replace_block, write_or_check
@@ -105,10 +106,7 @@ def _blocker(r: VerdictRecord) -> str:
     needs = list(dict.fromkeys(b.needs for b in r.blocking))
     if needs:
         parts.append(f"the runs that block it need {' or '.join(needs)}")
-    by_why: dict[str, list[str]] = {}
-    for seed, why in r.left_out.items():
-        by_why.setdefault(why, []).append(seed)
-    parts += [f"seed {', '.join(seeds)} left out: {why}" for why, seeds in by_why.items()]
+    parts += left_out_words(r.left_out)
     return "; ".join(parts) + "."
 
 

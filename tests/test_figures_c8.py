@@ -179,7 +179,7 @@ def verdict_outcome(holds: bool | None) -> str:
 
 def test_c8_with_two_seeds_cannot_judge_and_a_missing_run_leaves_its_seed_out():
     two = c8(with_best([-2.0, -2.0]))
-    assert two.holds is None and two.reason == "fewer than 3 seeds finished: 2 (seed 0, 1)"
+    assert two.holds is None and two.reason == "fewer than 3 seeds judged: 2 (seed 0, 1)"
     assert two.values("best_mean_advantage") == pytest.approx([-2.0, -2.0])
     runs = with_best([-2.0, -2.1, -1.9, -2.0])
     gone = (runs["seed"] == 3) & (runs["free_bits_variant"] == "total") & (runs["sigma2"] == 0.1)

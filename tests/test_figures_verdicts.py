@@ -208,7 +208,7 @@ def test_c5_outcome_follows_the_interval_of_the_per_seed_reduction(scale, holds)
 def test_two_seeds_cannot_judge_however_clear_they_are():
     numbers = c5(runs_c5([0.2, 0.2]))
     assert numbers.holds is None and numbers.n == 2
-    assert numbers.reason == "fewer than 3 seeds finished: 2 (seed 0, 1)"
+    assert numbers.reason == "fewer than 3 seeds judged: 2 (seed 0, 1)"
     assert numbers.values("reduction") == pytest.approx([0.8, 0.8])  # still computed
     assert numbers.result("reduction").interval is None
 
@@ -399,7 +399,7 @@ def test_c4a_leaves_out_a_seed_with_too_few_sigma2_of_partial_collapse():
 def test_c4a_runs_too_short_and_learned_rows_are_not_judged():
     short = c4a(runs_c4a([RISING] * 3, steps=100))
     assert short.holds is None and short.n == 0 and len(short.too_short) == 18
-    assert short.reason == "runs too short (< 1000 steps); fewer than 3 seeds finished: 0"
+    assert short.reason.startswith("runs too short (< 1000 steps); fewer than 3 seeds judged: 0; ")
     zigzag = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
     mixed = pd.concat(
         [

@@ -189,8 +189,7 @@ def test_a_run_that_says_what_length_it_needs_is_extended_to_it_within_the_cap(t
         ("e/near", 50, 100),
     ]
     assert stuck == {
-        "e/beyond": "needs 400 steps, beyond the cap of 300 steps (until_decided.max_steps of "
-        "scale cpu)"
+        "e/beyond": "needing more than the cap of 300 steps (until_decided.max_steps of scale cpu)"
     }
 
 

@@ -199,8 +199,18 @@ def _too_few(
     if definition.min_seeds == 1:  # a closed-form computation: its own reason is the cause
         return "; ".join(left_out.values())
     listed = f" (seed {', '.join(map(str, judged))})" if judged else ""
-    reason = f"fewer than {definition.min_seeds} seeds finished: {len(judged)}{listed}"
+    too_few = f"fewer than {definition.min_seeds} seeds judged: {len(judged)}{listed}"
+    reason = "; ".join([too_few, *left_out_words(left_out)])
     return f"runs too short (< {definition.min_steps} steps); {reason}" if too_short else reason
+
+
+def left_out_words(left_out: Mapping[Seed, str]) -> list[str]:
+    """The seeds left out, grouped by why, e.g. ['seed 3, 4 left out: no completed run for
+    σ²=30']."""
+    by_why: dict[str, list[str]] = {}
+    for seed, why in left_out.items():
+        by_why.setdefault(why, []).append(str(seed))
+    return [f"seed {', '.join(seeds)} left out: {why}" for why, seeds in by_why.items()]
 
 
 #: the first clause of the reason a verdict with enough seeds cannot judge, by what its open
