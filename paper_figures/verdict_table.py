@@ -101,11 +101,19 @@ def _verdict(r: VerdictRecord) -> str:
     return f"{verdict}, {design_cell(r)}" if r.design_why else verdict
 
 
+#: the most distinct needs of blocking runs a line of prose lists
+_MOST_NEEDS = 3
+
+
 def _blocker(r: VerdictRecord) -> str:
     parts = [f"{r.definition} cannot judge" + (f": {r.cause}" if r.cause else "")]
     needs = list(dict.fromkeys(b.needs for b in r.blocking))
-    if needs:
-        parts.append(f"the runs that block it need {' or '.join(needs)}")
+    steps = [b.steps for b in r.blocking if b.steps]
+    if len(needs) > _MOST_NEEDS and len(steps) == len(r.blocking):
+        parts.append(f"the {len(steps)} runs that block it need {min(steps)} to {max(steps)} steps")
+    elif needs:
+        more = f" or {len(needs) - _MOST_NEEDS} more" if len(needs) > _MOST_NEEDS else ""
+        parts.append(f"the runs that block it need {' or '.join(needs[:_MOST_NEEDS])}{more}")
     parts += left_out_words(r.left_out)
     return "; ".join(parts) + "."
 

@@ -10,7 +10,7 @@ import pytest
 
 from paper_figures.claims.table import table_hash
 from paper_figures.index import MAX_LINE, headline_cell, verdict_cell
-from paper_figures.verdict_record import read, write
+from paper_figures.verdict_record import BlockingRun, read, write
 from paper_figures.verdict_table import (
     BEGIN,
     END,
@@ -116,3 +116,22 @@ def test_a_readme_without_markers_or_a_bad_file_is_one_clear_error(tmp_path, cap
     with pytest.raises(SystemExit):
         main([str(readme), str(new)])
     assert "is not a verdicts file" in capsys.readouterr().err
+
+
+def test_the_prose_sums_up_many_blocking_runs_by_the_steps_they_need(tmp_path):
+    path = _gallery(tmp_path, "mnist_cpu", table_hash())
+    folder = path.parent
+    file = read(folder)
+    first = next(r for r in file.verdicts if r.outcome == "cannot judge")
+    steps = [3005, 6206, 10601, 15417, 38232]
+    many = tuple(BlockingRun(f"run{s}", "too short", f"≥ {s} steps", s) for s in steps)
+    few = many[:3]
+    for blocking, words in [
+        (many, "the 5 runs that block it need 3005 to 38232 steps"),
+        (few, "the runs that block it need ≥ 3005 steps or ≥ 6206 steps or ≥ 10601 steps"),
+    ]:
+        changed = dataclasses.replace(first, blocking=blocking)
+        verdicts = tuple(changed if r is first else r for r in file.verdicts)
+        write(folder, dataclasses.replace(file, verdicts=verdicts))
+        prose = " ".join(render_prose(read_galleries([path])).split())
+        assert words in prose
