@@ -62,8 +62,8 @@ def render_collapse(
         df["line"] = df["sigma2"].map(names)
         palette = {names[s]: colors[s] for s in names}
         lineplot_seeds(
-            ax, df, "eps", "collapsed_pct", hue="line", hue_order=list(names.values()),
-            palette=palette,
+            ax, df, "eps", "collapsed_pct", bounds=(0.0, 100.0), hue="line",
+            hue_order=list(names.values()), palette=palette,
         )  # fmt: skip
         notes = [seeds_caption(seeds_per_setting(df, "sigma2"))]
         note_seeds(fig, *notes)

@@ -65,25 +65,35 @@ def predicted_live(eigenvalues: Sequence[float], sigma2: Sequence[float], k: int
     return np.array([n_live(lam, s, k) for s in np.asarray(sigma2, dtype=float)], dtype=int)
 
 
-def seed_means(runs: pd.DataFrame, column: str) -> pd.DataFrame:
+def seed_means(
+    runs: pd.DataFrame, column: str, bounds: tuple[float, float] | None = None
+) -> pd.DataFrame:
     """Per σ² (ascending): ``mean`` of ``column`` over the runs and its 95% interval ``low``,
-    ``high`` (``theme.interval_bounds``; NaN with one run); columns sigma2, mean, low, high."""
+    ``high`` (``theme.interval_bounds``, clipped to ``bounds`` when given; NaN with one run);
+    columns sigma2, mean, low, high."""
     rows = [
-        (s2, values.mean(), *interval_bounds(values))
+        (s2, values.mean(), *interval_bounds(values, bounds))
         for s2, values in runs.groupby("sigma2", sort=True)[column]
     ]
     return pd.DataFrame(rows, columns=["sigma2", "mean", "low", "high"])
 
 
 def _draw_measure(
-    ax: Axes, runs: pd.DataFrame, column: str, colour: tuple, marker: str, label: str, shift: float
+    ax: Axes,
+    runs: pd.DataFrame,
+    column: str,
+    colour: tuple,
+    marker: str,
+    label: str,
+    shift: float,
+    k: int,
 ) -> None:
     """Each run's value faintly (crossed out where ``runs.unconverged``), then the mean per σ²
-    with its interval as an error bar, all at σ² × ``shift``."""
+    with its interval, within the k latents there are, as an error bar, all at σ² × ``shift``."""
     ax.plot(runs["sigma2"] * shift, runs[column], marker=marker, color=colour, **SEED_MARKER)
     late = runs.loc[runs["unconverged"]]
     ax.plot(late["sigma2"] * shift, late[column], marker="x", color="black", linestyle="none")
-    means = seed_means(runs, column)
+    means = seed_means(runs, column, (0.0, float(k)))
     spread = [means["mean"] - means["low"], means["high"] - means["mean"]]
     ax.errorbar(
         means["sigma2"] * shift, means["mean"], yerr=spread, fmt=marker, color=colour,
@@ -133,7 +143,7 @@ def render(
         colours = sns.color_palette(PALETTE, len(MEASURES))
         for i, ((column, label, marker), colour) in enumerate(zip(MEASURES, colours, strict=True)):
             shift = DODGE ** (i - (len(MEASURES) - 1) / 2)
-            _draw_measure(ax, done, column, colour, marker, label, shift)
+            _draw_measure(ax, done, column, colour, marker, label, shift, k)
         notes = [seeds_caption(seeds_per_setting(done, "sigma2"), "markers", "error bars")]
         if done["unconverged"].any():
             ax.plot([], [], marker="x", color="black", linestyle="none", label=UNCONVERGED)

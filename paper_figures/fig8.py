@@ -15,6 +15,7 @@ seed),
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -80,10 +81,11 @@ def render(
         for init in inits:  # largest initial σ² first, as in the legend
             runs = of_rule.loc[initial == init]
             line = {"color": colours[init], "label": f"σ²₀ = {fmt_value(init)}", "legend": False}
-            for ax, metric in ((top, "sigma2"), (bottom, "active_units")):
+            k = _latents(runs)
+            for ax, metric, bounds in ((top, "sigma2", None), (bottom, "active_units", (0, k))):
                 values = metric_curve(runs, metric)
                 if not values.empty:
-                    lineplot_seeds(ax, values, "step", "value", linewidth=1.2, **line)
+                    lineplot_seeds(ax, values, "step", "value", bounds, linewidth=1.2, **line)
             optimum = metric_curve(runs, "sigma2_optimal")
             if not optimum.empty:
                 sns.lineplot(
@@ -104,3 +106,9 @@ def render(
     note_seeds(fig, caption)
     note_missing(fig, missing)
     return Rendered(savefig(fig, out_dir, "fig8", dpi=dpi), fig, missing, [caption])
+
+
+def _latents(runs: pd.DataFrame) -> float:
+    """The runs' number of latents k, the most active units can count (inf when not known)."""
+    k = pd.to_numeric(runs.get("latent_dim", pd.Series(dtype=float)), errors="coerce").max()
+    return float(k) if np.isfinite(k) else math.inf

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,11 @@ def log_palette(values: Iterable[float], cmap: str = SEQUENTIAL) -> dict[float, 
     return {v: cm(0.9 * norm(v)) for v in vals}
 
 
-def interval_bounds(values: Any) -> tuple[float, float]:
+def interval_bounds(values: Any, bounds: tuple[float, float] | None = None) -> tuple[float, float]:
     """``(low, high)`` of :func:`paper_figures.stats.mean_interval` over the finite ``values``
-    (one per seed): the interval the verdicts judge by; (NaN, NaN) for fewer than 2 values.
+    (one per seed): the interval the verdicts judge by, clipped to ``bounds`` (the values the
+    quantity can take, e.g. (0, 100) for a percentage) when given; (NaN, NaN) for fewer than 2
+    values.
 
     Seaborn's ``errorbar`` for every band, and Figure 7's error bars.
     """
@@ -85,12 +88,22 @@ def interval_bounds(values: Any) -> tuple[float, float]:
     if x.size < 2:
         return np.nan, np.nan
     interval = stats.mean_interval(x)
+    if bounds is not None:
+        interval = stats.clipped(interval, bounds)
     return interval.low, interval.high
 
 
-def lineplot_seeds(ax: Axes, data: pd.DataFrame, x: str, y: str, **line_kws: Any) -> None:
+def lineplot_seeds(
+    ax: Axes,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    bounds: tuple[float, float] | None = None,
+    **line_kws: Any,
+) -> None:
     """Each run (``data.run_dir``, one per seed) as a faint line, then the mean over runs per
-    ``x`` (per hue when ``line_kws`` has one) with its :func:`interval_bounds` band.
+    ``x`` (per hue when ``line_kws`` has one) with its :func:`interval_bounds` band, clipped to
+    ``bounds`` when the quantity has them.
 
     ``line_kws`` go to ``seaborn.lineplot`` for both layers (``hue``, ``hue_order``, ``palette``,
     ``color``, ``linestyle``...), except ``label``, ``legend`` and ``linewidth``, which only the
@@ -101,7 +114,8 @@ def lineplot_seeds(ax: Axes, data: pd.DataFrame, x: str, y: str, **line_kws: Any
         data=data, x=x, y=y, units="run_dir", estimator=None, legend=False, ax=ax,
         **faint, **SEED_LINE,
     )  # fmt: skip
-    sns.lineplot(data=data, x=x, y=y, estimator="mean", errorbar=interval_bounds, ax=ax, **line_kws)
+    band = partial(interval_bounds, bounds=bounds)
+    sns.lineplot(data=data, x=x, y=y, estimator="mean", errorbar=band, ax=ax, **line_kws)
 
 
 def seeds_per_setting(data: pd.DataFrame, by: str | Sequence[str]) -> list[int]:
