@@ -73,17 +73,7 @@ def mean_interval(values: Sequence[float], resolution: float = 0.0) -> Interval:
     Student t interval of that variance (the bootstrap has no spread to resample). Identical
     values without a resolution give the zero-width interval at their value.
     """
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)):
-        raise ValueError(
-            f"values must be a 1-D sequence of at least 2 finite numbers (one per seed), got "
-            f"{x.size} value(s) of shape {x.shape}; with one value use exact()."
-        )
-    if not (math.isfinite(resolution) and resolution >= 0.0):
-        raise ValueError(
-            f"resolution must be a finite number ≥ 0 (0: values known exactly), got {resolution!r}."
-        )
-    rounding = resolution**2 / 12.0
+    x, rounding = _per_seed(values, resolution)
     n, mean = int(x.size), float(x.mean())
     se = math.sqrt((float(x.var(ddof=1)) + rounding) / n)
     suffix = f" + Sheppard {_resolution_text(resolution)}" if resolution > 0 else ""
@@ -95,6 +85,23 @@ def mean_interval(values: Sequence[float], resolution: float = 0.0) -> Interval:
         return Interval(mean, mean - half, mean + half, STUDENT_T + suffix, n)
     t_low, t_high = _bootstrap_t_quantiles(x, mean, rounding)
     return Interval(mean, mean - t_high * se, mean - t_low * se, BOOTSTRAP_T + suffix, n)
+
+
+def _per_seed(values: Sequence[float], resolution: float) -> tuple[np.ndarray, float]:
+    """``values`` (one per seed) as an array, and the variance their ``resolution`` adds,
+    h²/12 (Sheppard's correction); ValueError unless there are at least 2 finite values and the
+    resolution is a finite number ≥ 0."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(
+            f"values must be a 1-D sequence of at least 2 finite numbers (one per seed), got "
+            f"{x.size} value(s) of shape {x.shape}; with one value use exact()."
+        )
+    if not (math.isfinite(resolution) and resolution >= 0.0):
+        raise ValueError(
+            f"resolution must be a finite number ≥ 0 (0: values known exactly), got {resolution!r}."
+        )
+    return x, resolution**2 / 12.0
 
 
 #: the most seeds :func:`seeds_to_decide` looks for
@@ -109,14 +116,9 @@ def seeds_to_decide(
     ``resolution``, as in :func:`mean_interval`) stayed as they are: the least n with
     t(n − 1) · s / √n < |mean − threshold|; None when no n up to :data:`MOST_SEEDS` would (the
     mean on the threshold, or too close to it). A planning figure, not a verdict."""
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)):
-        raise ValueError(
-            f"values must be a 1-D sequence of at least 2 finite numbers (one per seed), got "
-            f"{x.size} value(s) of shape {x.shape}."
-        )
+    x, rounding = _per_seed(values, resolution)
     gap = abs(float(x.mean()) - threshold)
-    spread = math.sqrt(float(x.var(ddof=1)) + resolution**2 / 12.0)
+    spread = math.sqrt(float(x.var(ddof=1)) + rounding)
     n = np.arange(2, MOST_SEEDS + 1)
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * spread / np.sqrt(n)
     enough = np.flatnonzero(half < gap)
