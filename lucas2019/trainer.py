@@ -230,10 +230,15 @@ class _Optimizers:
     parameter. Adam is per-parameter, so with σ²'s lr equal to the model's this is one Adam."""
 
     def __init__(self, model, likelihood, s: Settings) -> None:
-        self.model = torch.optim.Adam(model.parameters(), lr=s.lr)
+        # foreach: each update is one kernel over all parameters, not a Python loop over them
+        # (PyTorch's default on CPU); the same arithmetic, bitwise equal parameters, and a few per
+        # cent less time per digits step (scripts/bench_optimizer.py measures both)
+        self.model = torch.optim.Adam(model.parameters(), lr=s.lr, foreach=True)
         sigma2_params = list(likelihood.parameters())
         algorithm = torch.optim.Adam if s.sigma2_optim == "adam" else torch.optim.SGD
-        self.sigma2 = algorithm(sigma2_params, lr=s.sigma2_lr) if sigma2_params else None
+        self.sigma2 = (
+            algorithm(sigma2_params, lr=s.sigma2_lr, foreach=True) if sigma2_params else None
+        )
         self.all = [o for o in (self.model, self.sigma2) if o is not None]
 
     def zero_grad(self) -> None:

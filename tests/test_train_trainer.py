@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import signal
 import subprocess
@@ -262,3 +263,40 @@ def test_conv_vae_trains_on_a_celeba_folder_end_to_end(compose_train, tmp_path):
     assert result["status"] == "completed" and result["step"] == 5
     assert result["data_dim"] == 3 * 16 * 16 and result["n_train"] == 16 and result["n_test"] == 8
     assert len(result["kl_per_latent"]) == 4
+
+
+def test_the_optimisers_foreach_adam_takes_the_for_loop_adams_steps_exactly(
+    compose_train, tmp_path
+):
+    """The trainer's Adam updates all parameters per kernel (foreach); it must take the very steps
+    of PyTorch's per-parameter loop, so runs keep their numbers (learned σ²: both optimisers)."""
+    cfg = compose_train([*SMOKE, "likelihood=gaussian_learned", f"hydra.run.dir={tmp_path}"])
+    cfg.run_dir = str(tmp_path)
+    run = trainer.prepare(cfg, tmp_path)
+    loop = run.loop
+    assert all(o.defaults["foreach"] for o in loop.optimizers.all)
+    modules = (loop.model, loop.likelihood)
+    start = [copy.deepcopy(m.state_dict()) for m in modules]  # state_dict shares the tensors
+    x = loop.next_batch()
+
+    def train(optimizers) -> list[torch.Tensor]:
+        for m, state in zip(modules, start, strict=True):
+            m.load_state_dict(state)
+        torch.manual_seed(0)
+        for _ in range(30):
+            for o in optimizers:
+                o.zero_grad(set_to_none=True)
+            loop.objective(x, 1.0)[0].backward()
+            for o in optimizers:
+                o.step()
+        return [p.detach().clone() for m in modules for p in m.parameters()]
+
+    foreach = train(loop.optimizers.all)
+    per_parameter = [
+        torch.optim.Adam(loop.model.parameters(), lr=loop.s.lr, foreach=False),
+        torch.optim.Adam(loop.likelihood.parameters(), lr=loop.s.sigma2_lr, foreach=False),
+    ]
+    looped = train(per_parameter)
+    assert len(foreach) == len(looped) > 2
+    assert not torch.equal(foreach[0], start[0][next(iter(start[0]))])  # it trained
+    assert all(torch.equal(a, b) for a, b in zip(foreach, looped, strict=True))
