@@ -6,13 +6,13 @@ Each member is prepared exactly as :func:`lucas2019.trainer.train` prepares a ru
 reuse, resume, extend or refuse, each member on its own), and its training noise comes from its
 own generator, which starts from the global RNG state its separate run would draw from. A step
 evaluates every member's objective at once: ``torch.func.vmap`` over the members' stacked
-parameters of :meth:`_Loop.objective`, with each member's own batch and noise; one backward pass
-and one step of the normal trainer's optimisers on the stacked tensors, whose Adam (and SGD) step is
-elementwise, so each member follows its own optimiser. For metrics rows, checkpoints and
-result.json each member's slice is copied back into its own model and optimisers and the normal
-trainer's code writes them, so a member's folder is the folder its separate run writes (numbers
-equal to float rounding: batched matmuls round differently), its checkpoints load in a normal
-run and the reverse; result.json's ``launcher`` is ``'vectorized'``.
+parameters of :meth:`lucas2019.trainer.TrainingRun.objective`, with each member's own batch and
+noise; one backward pass and one step of the normal trainer's optimisers on the stacked tensors,
+whose Adam (and SGD) step is elementwise, so each member follows its own optimiser. For metrics
+rows, checkpoints and result.json each member's slice is copied back into its own model and
+optimisers and the normal trainer's code writes them, so a member's folder is the folder its
+separate run writes (numbers equal to float rounding: batched matmuls round differently), its
+checkpoints load in a normal run and the reverse; result.json's ``launcher`` is ``'vectorized'``.
 
 A member whose loss or ELBO is not finite is marked ``diverged`` and leaves the stack, with its
 parameters and optimiser state as the normal trainer would leave them and its last good
@@ -102,7 +102,7 @@ def train_group(members: Sequence[Member]) -> list[dict | Exception]:
     if runs:
         group = _Group(runs, members, outcomes)
         try:
-            with fp32_matmuls(), keep_freed_memory(), trainer._stop_on_signals() as stop:
+            with fp32_matmuls(), keep_freed_memory(), trainer.stop_on_signals() as stop:
                 group.run(stop)
         except trainer.Preempted:
             raise
@@ -149,7 +149,7 @@ class _Group:
         self.stack: _Stack | None = None
         self.step = 0
 
-    def loop(self, i: int) -> trainer._Loop:
+    def loop(self, i: int) -> trainer.TrainingRun:
         return self.runs[i].loop
 
     def run(self, stop: list[int]) -> None:
@@ -238,21 +238,11 @@ class _Group:
                 self.outcomes[i] = error
 
 
-class _Parameters:
-    """Stands in for a module in :class:`trainer._Optimizers`: the tensors it optimises."""
-
-    def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.tensors = tensors
-
-    def parameters(self) -> Iterator[torch.Tensor]:
-        return iter(self.tensors)
-
-
 class _Objective(nn.Module):
     """A loop's training objective as a module over its model and likelihood, so that
     ``torch.func.functional_call`` evaluates it at any member's parameters."""
 
-    def __init__(self, loop: trainer._Loop) -> None:
+    def __init__(self, loop: trainer.TrainingRun) -> None:
         super().__init__()
         self.model, self.likelihood = loop.model, loop.likelihood
         self.objective = loop.objective  # a bound method of the loop, which holds these modules
@@ -260,7 +250,7 @@ class _Objective(nn.Module):
     def forward(
         self, x: torch.Tensor, noise: torch.Tensor | None, beta: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (n, d) and noise ε (S, n, k) -> (loss, expected_sse (n,)), as in ``_Loop.run``."""
+        """x (n, d) and noise ε (S, n, k) -> (loss, expected_sse (n,)), as a normal run's step."""
         with _given_noise(self.model, noise):
             loss, terms = self.objective(x, beta)
         return loss, terms["expected_sse"]
@@ -288,7 +278,7 @@ class _Stack:
     """The stacked parameters (leading dimension: member) and optimisers of some members' loops;
     the loops' own models and optimisers are updated by :meth:`unstack`."""
 
-    def __init__(self, loops: list[trainer._Loop]) -> None:
+    def __init__(self, loops: list[trainer.TrainingRun]) -> None:
         self.loops = loops
         lead = loops[0]
         self.draws_noise = _draws_noise(lead.model)
@@ -306,9 +296,7 @@ class _Stack:
         likelihood_params = [
             self.params[f"likelihood.{n}"] for n, _ in lead.likelihood.named_parameters()
         ]
-        self.optimizers = trainer._Optimizers(
-            _Parameters(model_params), _Parameters(likelihood_params), lead.s
-        )
+        self.optimizers = trainer.Optimizers(model_params, likelihood_params, lead.s)
         for j, stacked in enumerate(self.optimizers.all):
             _stack_state(stacked, [loop.optimizers.all[j] for loop in loops])
 

@@ -12,12 +12,14 @@ without touching the training stream.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import platform
 import signal
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +124,7 @@ def train(
     run = prepare(cfg, run_dir, tracker)
     if isinstance(run, dict):
         return run
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         run.loop.run(stop)
     return run.finish(launcher=_launcher())
 
@@ -132,7 +134,7 @@ class Run:
     """A run ready to train (:func:`prepare`): its loop, holding the model, likelihood, optimisers
     and training state (restored from the run folder's checkpoint, if any), and its dataset."""
 
-    loop: _Loop
+    loop: TrainingRun
     dataset: data.Dataset
     cfg: DictConfig
 
@@ -157,7 +159,7 @@ def prepare(
     metrics row at step 0, the evaluation of the initial model; a resumed or extended run has both
     from its checkpoint. Returns the folder's finished result when it is reused as is, else the
     :class:`Run`. The global RNG is then the run's training-noise stream (seeded and past the
-    initialisation, or the checkpoint's state), which :meth:`_Loop.run` draws from.
+    initialisation, or the checkpoint's state), which :meth:`TrainingRun.run` draws from.
     """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
@@ -188,7 +190,7 @@ def prepare(
         per_dim=bool(cfg.likelihood.per_dim),
         min_sigma2=float(cfg.likelihood.min_sigma2),
     ).to(device)
-    optimizers = _Optimizers(model, likelihood, settings)
+    optimizers = Optimizers(model.parameters(), likelihood.parameters(), settings)
     batches = torch.Generator().manual_seed(settings.seed)
     mitigation = build_mitigation(settings.mitigation)
     state = run_folder.load_checkpoint(
@@ -206,7 +208,7 @@ def prepare(
         log.warning("no checkpoint to extend the completed run from: training from step 0")
     run_folder.write_config(run_dir, cfg, fingerprint)
 
-    loop = _Loop(
+    loop = TrainingRun(
         settings,
         model,
         likelihood,
@@ -225,15 +227,29 @@ def prepare(
     return Run(loop, dataset, cfg)
 
 
-class _Optimizers:
+class Optimizers:
     """Adam for the model; σ²'s own optimiser (Adam or SGD, own learning rate) when σ² is a
-    parameter. Adam is per-parameter, so with σ²'s lr equal to the model's this is one Adam."""
+    parameter. Adam is per-parameter, so with σ²'s lr equal to the model's this is one Adam.
 
-    def __init__(self, model, likelihood, s: Settings) -> None:
-        self.model = torch.optim.Adam(model.parameters(), lr=s.lr)
-        sigma2_params = list(likelihood.parameters())
+    ``model_params`` and ``sigma2_params`` are the tensors each optimises: a model's and a
+    likelihood's parameters, or their stacked copies (:mod:`lucas2019.stacked`), whose Adam and SGD
+    steps are elementwise, so that each slice follows its own optimiser."""
+
+    def __init__(
+        self,
+        model_params: Iterable[torch.Tensor],
+        sigma2_params: Iterable[torch.Tensor],
+        s: Settings,
+    ) -> None:
+        # foreach: one kernel per update over all parameters instead of a Python loop over them;
+        # the same arithmetic (bitwise equal parameters), and faster on CPU, where PyTorch's
+        # default is the loop
+        self.model = torch.optim.Adam(model_params, lr=s.lr, foreach=True)
+        sigma2_params = list(sigma2_params)
         algorithm = torch.optim.Adam if s.sigma2_optim == "adam" else torch.optim.SGD
-        self.sigma2 = algorithm(sigma2_params, lr=s.sigma2_lr) if sigma2_params else None
+        self.sigma2 = (
+            algorithm(sigma2_params, lr=s.sigma2_lr, foreach=True) if sigma2_params else None
+        )
         self.all = [o for o in (self.model, self.sigma2) if o is not None]
 
     def zero_grad(self) -> None:
@@ -273,15 +289,18 @@ class _TrainingState:
         self.rows = self.rows or []
 
 
-class _Loop:
-    """The training loop and its bookkeeping; one instance per call of :func:`train`."""
+class TrainingRun:
+    """One run in training: its model, likelihood, optimisers, batches and training noise, and its
+    bookkeeping (metrics rows, checkpoints, result.json in its run folder). The normal trainer's
+    loop is :meth:`run`; :mod:`lucas2019.stacked` steps several runs at once and keeps each one's
+    bookkeeping here."""
 
     def __init__(
         self,
         s: Settings,
         model,
         likelihood,
-        optimizers: _Optimizers,
+        optimizers: Optimizers,
         batches,
         x_train,
         x_test,
@@ -548,28 +567,26 @@ class _Loop:
         return result
 
 
-class _stop_on_signals:
-    """Within the block, SIGTERM/SIGUSR1 are recorded (not fatal) so the loop can checkpoint."""
-
-    def __enter__(self) -> list[int]:
-        self.received: list[int] = []
-        self.previous = {}
-        try:
-            for sig in _STOP_SIGNALS:
-                self.previous[sig] = signal.signal(
-                    sig, lambda signum, _: self.received.append(signum)
-                )
-        except ValueError:  # not the main thread (e.g. a thread-based launcher): no handlers
-            pass
-        return self.received
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self.previous.items():
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[list[int]]:
+    """Within the block, SIGTERM/SIGUSR1 are recorded (not fatal) in the list it yields, so that a
+    training loop can checkpoint and raise :class:`Preempted`."""
+    received: list[int] = []
+    previous = {}
+    try:
+        for sig in _STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, lambda signum, _: received.append(signum))
+    except ValueError:  # not the main thread (e.g. a thread-based launcher): no handlers
+        pass
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
 def _restore(
-    payload: dict, model, likelihood, optimizers: _Optimizers, batches, mitigation: Mitigation
+    payload: dict, model, likelihood, optimizers: Optimizers, batches, mitigation: Mitigation
 ) -> _TrainingState:
     """Apply a loaded checkpoint to the model, optimisers, RNGs and mitigation; return its training
     state."""

@@ -224,7 +224,7 @@ def test_a_completed_folder_refuses_another_sigma2_and_reuses_the_same_config(
     def no_training(*args, **kwargs):
         raise AssertionError("a completed run of the same config was trained again")
 
-    monkeypatch.setattr(trainer._Loop, "run", no_training)
+    monkeypatch.setattr(trainer.TrainingRun, "run", no_training)
     assert trainer.train(compose_train(overrides)) == first
     assert file_hashes(tmp_path) == before
 

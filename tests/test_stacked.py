@@ -138,7 +138,10 @@ def poison(monkeypatch):
     member's 26th loss is NaN, in a separate run and in a group alike (the test in the likelihood
     is on values, so it holds per member under vmap)."""
     reached = {"step": 0}
-    kl_weight, log_prob = trainer._Loop.kl_weight, GaussianLikelihood.expected_log_prob_from_sq_err
+    kl_weight, log_prob = (
+        trainer.TrainingRun.kl_weight,
+        GaussianLikelihood.expected_log_prob_from_sq_err,
+    )
 
     def counting(self, step):
         reached["step"] = step
@@ -150,7 +153,7 @@ def poison(monkeypatch):
             return value
         return torch.where(self.sigma2() == POISON, torch.nan, value)
 
-    monkeypatch.setattr(trainer._Loop, "kl_weight", counting)
+    monkeypatch.setattr(trainer.TrainingRun, "kl_weight", counting)
     monkeypatch.setattr(GaussianLikelihood, "expected_log_prob_from_sq_err", poisoned)
 
 

@@ -106,7 +106,7 @@ def test_divergence_stops_with_status_and_keeps_last_good_checkpoint(
     )
     # The KL weight turns NaN at step 25, so the 26th loss is NaN: the run must stop there.
     monkeypatch.setattr(
-        trainer._Loop, "kl_weight", lambda self, step: float("nan") if step >= 25 else 1.0
+        trainer.TrainingRun, "kl_weight", lambda self, step: float("nan") if step >= 25 else 1.0
     )
     result = trainer.train(cfg)
     assert result["status"] == "diverged" and result["step"] == 25

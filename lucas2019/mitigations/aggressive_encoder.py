@@ -17,7 +17,7 @@ from lucas2019 import metrics
 from lucas2019.mitigations.base import Mitigation
 
 if TYPE_CHECKING:
-    from lucas2019.trainer import _Loop
+    from lucas2019.trainer import TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +126,12 @@ class AggressiveEncoder(Mitigation):
         """Whether the aggressive phase is still on."""
         return self.end_step is None
 
-    def bind(self, loop: _Loop) -> None:
+    def bind(self, loop: TrainingRun) -> None:
         self.encoder_params = encoder_parameters(loop.model, loop.x_train[:2])
         encoder_ids = {id(p) for p in self.encoder_params}
         self.decoder_params = [p for p in loop.model.parameters() if id(p) not in encoder_ids]
 
-    def before_step(self, loop: _Loop, beta: float) -> None:
+    def before_step(self, loop: TrainingRun, beta: float) -> None:
         """He et al.'s inner loop (:func:`inner_encoder_steps`): encoder steps on fresh batches,
         decoder and σ² held, until the encoder's objective stops improving. A non-finite objective
         sets the loop's status to diverged without a step."""
@@ -158,7 +158,7 @@ class AggressiveEncoder(Mitigation):
         # the decoder's step: the encoder has just had its own
         return self.encoder_params if self.active else ()
 
-    def after_step(self, loop: _Loop) -> None:
+    def after_step(self, loop: TrainingRun) -> None:
         """Every ``mi_every`` steps of the phase: I(x; z) on the training set (its own seeded
         random numbers), and the end of the phase if it stopped rising by ``mi_min_rise``."""
         step = loop.state.step

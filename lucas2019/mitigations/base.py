@@ -23,7 +23,7 @@ import torch
 from lucas2019.schedules import KLSchedule
 
 if TYPE_CHECKING:  # the training loop, for the hooks' signatures only
-    from lucas2019.trainer import _Loop
+    from lucas2019.trainer import TrainingRun
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Mitigation:
         before any data is loaded: a list of (dotted key, value, what is allowed), empty if fine."""
         return []
 
-    def bind(self, loop: _Loop) -> None:
+    def bind(self, loop: TrainingRun) -> None:
         """Called once when the training loop is built (model, data and optimisers exist)."""
 
     def kl_weight(self, step: int, schedule: KLSchedule) -> float:
@@ -70,14 +70,14 @@ class Mitigation:
         ``kl`` (n,), ``kl_per_latent`` (n, k)."""
         return -(terms["rec"] - beta * terms["kl"]).mean()
 
-    def before_step(self, loop: _Loop, beta: float) -> None:
+    def before_step(self, loop: TrainingRun, beta: float) -> None:
         """Called before each joint step's loss is computed, with its KL weight."""
 
     def held_in_joint_step(self) -> Sequence[torch.Tensor]:
         """Parameters the coming joint step must leave unchanged (their gradients are dropped)."""
         return ()
 
-    def after_step(self, loop: _Loop) -> None:
+    def after_step(self, loop: TrainingRun) -> None:
         """Called after each optimiser step (``loop.state.step`` counts it)."""
 
     def state_dict(self) -> dict[str, Any]:
