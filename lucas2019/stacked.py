@@ -166,6 +166,8 @@ class _Group:
                 break
             if stop:
                 self.preempt(stop[0])
+            if self.loop(self.active[0]).sigma2_switch_due():
+                self.switch_sigma2()
             self.train_step()
         self.restack([])  # back into the members' own objects
         for i in [*self.runs]:
@@ -174,10 +176,23 @@ class _Group:
 
     def restack(self, active: list[int]) -> None:
         """Copy the stack back into its members, then stack ``active``."""
-        if self.stack is not None:
-            self.stack.unstack(optimizers=True)
+        self.unstack()
         self.active = active
         self.stack = _Stack([self.loop(i) for i in active]) if active else None
+
+    def unstack(self) -> None:
+        """Copy the stack back into its members and drop it."""
+        if self.stack is not None:
+            self.stack.unstack(optimizers=True)
+            self.stack = None
+
+    def switch_sigma2(self) -> None:
+        """Change every member's σ² rule as its normal run does; they share the switch step."""
+        self.unstack()
+        for i in self.active:
+            with self.members[i].context():
+                self.loop(i).switch_sigma2()
+        self.restack(self.active)
 
     def train_step(self) -> None:
         loops = [self.loop(i) for i in self.active]
@@ -290,7 +305,8 @@ class _Stack:
             for name in params[0]
         }
         buffers = [dict(m.named_buffers()) for m in members]
-        # unchanged by training: σ² (fixed) or its initial value (learned), the data mean
+        # σ² (fixed), its initial value (learned), the data mean; the last closed-form σ² of an
+        # optimal rule, which each step writes in place (vmap writes each member's slice)
         self.buffers = {name: torch.stack([b[name] for b in buffers]) for name in buffers[0]}
         model_params = [self.params[f"model.{n}"] for n, _ in lead.model.named_parameters()]
         likelihood_params = [
@@ -338,11 +354,15 @@ class _Stack:
         self.optimizers.step()
 
     def unstack(self, optimizers: bool) -> None:
-        """Copy each member's parameters (and optimiser states, if ``optimizers``) into its loop."""
+        """Copy each member's parameters and buffers (and optimiser states, if ``optimizers``)
+        into its loop."""
         with torch.no_grad():
             for m, loop in enumerate(self.loops):
-                for name, p in _Objective(loop).named_parameters():
+                objective = _Objective(loop)
+                for name, p in objective.named_parameters():
                     p.copy_(self.params[name][m])
+                for name, b in objective.named_buffers():
+                    b.copy_(self.buffers[name][m])
         if optimizers:
             for j, stacked in enumerate(self.optimizers.all):
                 _unstack_state(stacked, [loop.optimizers.all[j] for loop in self.loops])

@@ -353,9 +353,8 @@ class TrainingRun:
                     f"checkpoint saved in {self.run_dir}, rerun the same command to "
                     "resume"
                 )
-            if self.state.step == s.sigma2_switch_step:
-                self.likelihood.switch_mode(s.sigma2_switch_to)
-                log.info("step %d: σ² is %s from now on", self.state.step, s.sigma2_switch_to)
+            if self.sigma2_switch_due():
+                self.switch_sigma2()
             beta = self.kl_weight(self.state.step)
             self.mitigation.before_step(self, beta)
             if self.state.status == "diverged":
@@ -380,6 +379,15 @@ class TrainingRun:
             if self.state.status == "diverged":
                 break
         bar.close()
+
+    def sigma2_switch_due(self) -> bool:
+        """Whether the σ² rule changes before the coming step (likelihood.sigma2_switch_step)."""
+        return self.state.step == self.s.sigma2_switch_step
+
+    def switch_sigma2(self) -> None:
+        """Change the σ² rule to ``likelihood.sigma2_switch_to`` (:meth:`switch_mode`)."""
+        self.likelihood.switch_mode(self.s.sigma2_switch_to)
+        log.info("step %d: σ² is %s from now on", self.state.step, self.s.sigma2_switch_to)
 
     def row_due(self) -> bool:
         """Whether a metrics row is due after the step just taken (``state.step``)."""

@@ -109,6 +109,14 @@ def configs(compose_train, root: Path, grid, *overrides: str) -> list:
         ("model=linear_vae", "model.latent_dim=8"),  # the closed-form ELBO, no noise drawn
         ("mitigation=free_bits",),  # a mitigation's loss
         ("mitigation=cyclical_annealing", "mitigation.cycle_steps=40"),  # a mitigation's β
+        # learned σ², then the batch's closed form from step 100 on
+        ("sigma2_rule=learned_then_optimal", "optim.batch_size=64"),
+        # the closed form, then learned from its last value on
+        (
+            "likelihood=gaussian_optimal",
+            "likelihood.sigma2_switch_step=100",
+            "likelihood.sigma2_switch_to=learned",
+        ),
     ],
 )
 def test_each_member_writes_its_separate_runs_folder(compose_train, tmp_path, overrides):
