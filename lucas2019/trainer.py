@@ -12,14 +12,12 @@ without touching the training stream.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
 import platform
-import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from lucas2019 import config as config_schema
 from lucas2019 import data, metrics, provenance, run_folder
@@ -38,15 +35,12 @@ from lucas2019.models import build_model, resolve_device
 from lucas2019.run_schema import METRICS_CSV_COLUMNS
 from lucas2019.schedules import KLSchedule
 from lucas2019.tracking import NullTracker, Tracker
+from lucas2019.training_loop import AutogradStep, TrainingLoop, stop_on_signals
+from lucas2019.training_loop import Preempted as Preempted  # raised by the loop, caught by callers
 
 log = logging.getLogger(__name__)
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 #: result.json's ``launcher`` of a member of a stacked group (lucas2019.stacked)
 STACKED_LAUNCHER = "vectorized"
-
-
-class Preempted(RuntimeError):
-    """Training stopped on SIGTERM/SIGUSR1 after saving a checkpoint; rerun to resume."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +118,10 @@ def train(
     run = prepare(cfg, run_dir, tracker)
     if isinstance(run, dict):
         return run
+    loop = TrainingLoop({0: run.loop}, AutogradStep, lambda _: run.finish(launcher=_launcher()))
     with stop_on_signals() as stop:
-        run.loop.run(stop)
-    return run.finish(launcher=_launcher())
+        loop.run(stop)
+    return loop.results[0]
 
 
 @dataclass
@@ -159,7 +154,7 @@ def prepare(
     metrics row at step 0, the evaluation of the initial model; a resumed or extended run has both
     from its checkpoint. Returns the folder's finished result when it is reused as is, else the
     :class:`Run`. The global RNG is then the run's training-noise stream (seeded and past the
-    initialisation, or the checkpoint's state), which :meth:`TrainingRun.run` draws from.
+    initialisation, or the checkpoint's state), which :class:`TrainingLoop` draws from.
     """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
@@ -291,9 +286,8 @@ class _TrainingState:
 
 class TrainingRun:
     """One run in training: its model, likelihood, optimisers, batches and training noise, and its
-    bookkeeping (metrics rows, checkpoints, result.json in its run folder). The normal trainer's
-    loop is :meth:`run`; :mod:`lucas2019.stacked` steps several runs at once and keeps each one's
-    bookkeeping here."""
+    bookkeeping (metrics rows, checkpoints, result.json in its run folder). The step sequence is
+    :class:`lucas2019.training_loop.TrainingLoop`'s, over this run alone or a stacked group."""
 
     def __init__(
         self,
@@ -316,7 +310,7 @@ class TrainingRun:
         self.fingerprint, self.mitigation = fingerprint, mitigation
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
         # the generator of a stacked member's training noise (lucas2019.stacked); None: the
-        # global RNG, from which loss_terms draws in this loop
+        # global RNG, from which loss_terms draws in a run trained alone
         self.noise_rng: torch.Generator | None = None
         self._started = time.perf_counter()
         mitigation.bind(self)
@@ -332,53 +326,6 @@ class TrainingRun:
             self.order = torch.randperm(n, generator=self.batches)
         idx, self.order = self.order[:b], self.order[b:]
         return self.x_train[idx.to(self.x_train.device)]
-
-    def run(self, stop: list[int]) -> None:
-        s = self.s
-        bar = tqdm(
-            total=s.max_steps,
-            initial=self.state.step,
-            disable=not s.progress,
-            desc="train",
-            dynamic_ncols=True,
-            leave=False,
-        )
-        self.model.train()
-        while self.state.step < s.max_steps:
-            if stop:
-                self.save_checkpoint()
-                bar.close()
-                raise Preempted(
-                    f"stopped by signal {stop[0]} at step {self.state.step}; "
-                    f"checkpoint saved in {self.run_dir}, rerun the same command to "
-                    "resume"
-                )
-            if self.sigma2_switch_due():
-                self.switch_sigma2()
-            beta = self.kl_weight(self.state.step)
-            self.mitigation.before_step(self, beta)
-            if self.state.status == "diverged":
-                break
-            loss, terms = self.objective(self.next_batch(), beta)
-            if not torch.isfinite(loss):
-                self.state.status = "diverged"
-                break
-            self.optimizers.zero_grad()
-            loss.backward()
-            for held in self.mitigation.held_in_joint_step():
-                held.grad = None  # so the optimisers' step leaves it unchanged
-            self.optimizers.step()
-            self.state.step += 1
-            bar.update(1)
-            self.mitigation.after_step(self)
-            row = self.after_step(beta, terms["expected_sse"])
-            if row is not None:
-                bar.set_postfix(
-                    elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
-                )
-            if self.state.status == "diverged":
-                break
-        bar.close()
 
     def sigma2_switch_due(self) -> bool:
         """Whether the σ² rule changes before the coming step (likelihood.sigma2_switch_step)."""
@@ -573,24 +520,6 @@ class TrainingRun:
             result, model=self.model, x=self.x_train, image_shape=dataset.image_shape
         )
         return result
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[list[int]]:
-    """Within the block, SIGTERM/SIGUSR1 are recorded (not fatal) in the list it yields, so that a
-    training loop can checkpoint and raise :class:`Preempted`."""
-    received: list[int] = []
-    previous = {}
-    try:
-        for sig in _STOP_SIGNALS:
-            previous[sig] = signal.signal(sig, lambda signum, _: received.append(signum))
-    except ValueError:  # not the main thread (e.g. a thread-based launcher): no handlers
-        pass
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _restore(

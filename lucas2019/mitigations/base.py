@@ -43,9 +43,10 @@ class Mitigation:
     name: ClassVar[str] = "none"
     Config: ClassVar[type] = NoneConfig
     #: why members of a stacked group (lucas2019.stacked: one step for every member) cannot use
-    #: this mitigation; None when they can. The stacked loop calls the KL-weight and loss hooks
-    #: only, so a mitigation with step hooks (before_step, held_in_joint_step, after_step) or
-    #: checkpoint state says here why they do not stack.
+    #: this mitigation; None when they can. In a group the members' own models are brought up to
+    #: date only for metrics rows and checkpoints, and one optimiser step updates them all, so a
+    #: mitigation whose step hooks (before_step, held_in_joint_step, after_step) read or step a
+    #: member's model says here why its members cannot share one step.
     stack_refusal: ClassVar[str | None] = None
 
     def __init__(self, config: Any) -> None:
