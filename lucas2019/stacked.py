@@ -100,11 +100,11 @@ def train_group(members: Sequence[Member]) -> list[dict | Exception]:
         if isinstance(run, dict):
             outcomes[i] = run
             continue
-        run.loop.noise_rng = _global_stream(run.loop.x_train.device)
+        run.training.noise_rng = _global_stream(run.training.x_train.device)
         runs[i] = run
     if runs:
         loop = TrainingLoop(
-            {i: run.loop for i, run in runs.items()},
+            {i: run.training for i, run in runs.items()},
             _Stack,
             finish=lambda i: _finish(runs[i]),
             context=lambda i: members[i].context(),
@@ -157,13 +157,13 @@ def fp32_matmuls() -> Iterator[None]:
 
 
 class _Objective(nn.Module):
-    """A loop's training objective as a module over its model and likelihood, so that
+    """A run's training objective as a module over its model and likelihood, so that
     ``torch.func.functional_call`` evaluates it at any member's parameters."""
 
-    def __init__(self, loop: trainer.TrainingRun) -> None:
+    def __init__(self, run: trainer.TrainingRun) -> None:
         super().__init__()
-        self.model, self.likelihood = loop.model, loop.likelihood
-        self.objective = loop.objective  # a bound method of the loop, which holds these modules
+        self.model, self.likelihood = run.model, run.likelihood
+        self.objective = run.objective  # a bound method of the run, which holds these modules
 
     def forward(
         self, x: torch.Tensor, noise: torch.Tensor | None, beta: float
@@ -197,11 +197,11 @@ class _Stack:
     (leading dimension: member) and optimisers of some members' runs; the runs' own models and
     optimisers are updated by :meth:`unstack`."""
 
-    def __init__(self, loops: list[trainer.TrainingRun]) -> None:
-        self.loops = loops
-        lead = loops[0]
+    def __init__(self, runs: list[trainer.TrainingRun]) -> None:
+        self.runs = runs
+        lead = runs[0]
         self.draws_noise = _draws_noise(lead.model)
-        members = [_Objective(loop) for loop in loops]
+        members = [_Objective(run) for run in runs]
         self.objective = members[0]  # evaluated at every member's parameters in turn
         params = [dict(m.named_parameters()) for m in members]
         self.params = {
@@ -218,22 +218,22 @@ class _Stack:
         ]
         self.optimizers = trainer.Optimizers(model_params, likelihood_params, lead.s)
         for j, stacked in enumerate(self.optimizers.all):
-            _stack_state(stacked, [loop.optimizers.all[j] for loop in loops])
+            _stack_state(stacked, [run.optimizers.all[j] for run in runs])
 
     def noise(self, batches: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
         """Each member's ε ~ N(0, I) for this step (S, n, k) from its own generator, drawn as
         ``VAE.sample_latents`` draws it; None for an objective that draws none."""
         if not self.draws_noise:
             return None
-        s = self.loops[0].s.n_samples
+        s = self.runs[0].s.n_samples
         return [
             torch.randn(
-                (s, x.shape[0], loop.model.latent_dim),
-                generator=loop.noise_rng,
+                (s, x.shape[0], run.model.latent_dim),
+                generator=run.noise_rng,
                 device=x.device,
                 dtype=x.dtype,
             )
-            for loop, x in zip(self.loops, batches, strict=True)
+            for run, x in zip(self.runs, batches, strict=True)
         ]
 
     def losses(
@@ -260,17 +260,17 @@ class _Stack:
 
     def unstack(self, optimizers: bool) -> None:
         """Copy each member's parameters and buffers (and optimiser states, if ``optimizers``)
-        into its loop."""
+        into its run."""
         with torch.no_grad():
-            for m, loop in enumerate(self.loops):
-                objective = _Objective(loop)
+            for m, run in enumerate(self.runs):
+                objective = _Objective(run)
                 for name, p in objective.named_parameters():
                     p.copy_(self.params[name][m])
                 for name, b in objective.named_buffers():
                     b.copy_(self.buffers[name][m])
         if optimizers:
             for j, stacked in enumerate(self.optimizers.all):
-                _unstack_state(stacked, [loop.optimizers.all[j] for loop in self.loops])
+                _unstack_state(stacked, [run.optimizers.all[j] for run in self.runs])
 
 
 def _pairs(

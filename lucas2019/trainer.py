@@ -118,7 +118,7 @@ def train(
     run = prepare(cfg, run_dir, tracker)
     if isinstance(run, dict):
         return run
-    loop = TrainingLoop({0: run.loop}, AutogradStep, lambda _: run.finish(launcher=_launcher()))
+    loop = TrainingLoop({0: run.training}, AutogradStep, lambda _: run.finish(launcher=_launcher()))
     with stop_on_signals() as stop:
         loop.run(stop)
     return loop.results[0]
@@ -126,16 +126,17 @@ def train(
 
 @dataclass
 class Run:
-    """A run ready to train (:func:`prepare`): its loop, holding the model, likelihood, optimisers
-    and training state (restored from the run folder's checkpoint, if any), and its dataset."""
+    """A run ready to train (:func:`prepare`): its :class:`TrainingRun`, holding the model,
+    likelihood, optimisers and training state (restored from the run folder's checkpoint, if any),
+    and its dataset."""
 
-    loop: TrainingRun
+    training: TrainingRun
     dataset: data.Dataset
     cfg: DictConfig
 
     def finish(self, launcher: str | None) -> dict:
         """Final evaluation and result.json (``launcher``: how the run was trained); the result."""
-        return self.loop.finish(
+        return self.training.finish(
             dataset=self.dataset,
             overrides=_overrides(self.cfg),
             experiment=self.cfg.experiment.name,

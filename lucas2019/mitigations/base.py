@@ -22,7 +22,7 @@ import torch
 
 from lucas2019.schedules import KLSchedule
 
-if TYPE_CHECKING:  # the training loop, for the hooks' signatures only
+if TYPE_CHECKING:  # the run in training, for the hooks' signatures only
     from lucas2019.trainer import TrainingRun
 
 
@@ -58,8 +58,8 @@ class Mitigation:
         before any data is loaded: a list of (dotted key, value, what is allowed), empty if fine."""
         return []
 
-    def bind(self, loop: TrainingRun) -> None:
-        """Called once when the training loop is built (model, data and optimisers exist)."""
+    def bind(self, run: TrainingRun) -> None:
+        """Called once when the run is built (model, data and optimisers exist)."""
 
     def kl_weight(self, step: int, schedule: KLSchedule) -> float:
         """β at the 0-based optimiser step ``step``; ``schedule`` is the trainer keys' schedule."""
@@ -71,15 +71,15 @@ class Mitigation:
         ``kl`` (n,), ``kl_per_latent`` (n, k)."""
         return -(terms["rec"] - beta * terms["kl"]).mean()
 
-    def before_step(self, loop: TrainingRun, beta: float) -> None:
+    def before_step(self, run: TrainingRun, beta: float) -> None:
         """Called before each joint step's loss is computed, with its KL weight."""
 
     def held_in_joint_step(self) -> Sequence[torch.Tensor]:
         """Parameters the coming joint step must leave unchanged (their gradients are dropped)."""
         return ()
 
-    def after_step(self, loop: TrainingRun) -> None:
-        """Called after each optimiser step (``loop.state.step`` counts it)."""
+    def after_step(self, run: TrainingRun) -> None:
+        """Called after each optimiser step (``run.state.step`` counts it)."""
 
     def state_dict(self) -> dict[str, Any]:
         """What a checkpoint carries to resume the mitigation exactly."""
