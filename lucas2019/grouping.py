@@ -32,7 +32,7 @@ VARYING_KEYS = ("likelihood.sigma2", "seed")
 STACK_MODES = ("auto", "always", "never")
 #: what the stacked trainer supports; anything else runs on its own
 STACKABLE_MODELS = ("mlp_vae", "linear_vae", "linear_decoder")
-STACKABLE_LIKELIHOODS = ("gaussian_fixed", "gaussian_learned")
+STACKABLE_LIKELIHOODS = ("gaussian_fixed", "gaussian_learned", "gaussian_optimal")
 #: stack=auto on CPU stacks a group only if one member's training step costs at most this many
 #: MFLOP (:func:`step_mflop`). Why: stacking saves per-operation overhead, not arithmetic, so it
 #: pays only while a member's matmuls are too small to keep a core busy; from the cpu scale's
@@ -76,8 +76,6 @@ def unsupported(job: Mapping[str, Any]) -> str | None:
             f"likelihood={likelihood['name']} is not stacked (stacked: "
             f"{', '.join(STACKABLE_LIKELIHOODS)})"
         )
-    if likelihood["sigma2_switch_step"] is not None:
-        return "a σ² rule that switches mid-run is not stacked"
     refusal = MITIGATIONS[job["mitigation"]["name"]].stack_refusal
     if refusal is not None:
         return f"mitigation={job['mitigation']['name']} is not stacked: {refusal}"

@@ -4,21 +4,23 @@ run folder.
 Each member is prepared exactly as :func:`lucas2019.trainer.train` prepares a run
 (:func:`lucas2019.trainer.prepare`: the same validation, seeded initialisation and run-folder rules:
 reuse, resume, extend or refuse, each member on its own), and its training noise comes from its
-own generator, which starts from the global RNG state its separate run would draw from. A step
-evaluates every member's objective at once: ``torch.func.vmap`` over the members' stacked
-parameters of :meth:`_Loop.objective`, with each member's own batch and noise; one backward pass
-and one step of the normal trainer's optimisers on the stacked tensors, whose Adam (and SGD) step is
-elementwise, so each member follows its own optimiser. For metrics rows, checkpoints and
-result.json each member's slice is copied back into its own model and optimisers and the normal
-trainer's code writes them, so a member's folder is the folder its separate run writes (numbers
-equal to float rounding: batched matmuls round differently), its checkpoints load in a normal
-run and the reverse; result.json's ``launcher`` is ``'vectorized'``.
+own generator, which starts from the global RNG state its separate run would draw from. The group
+trains in the normal trainer's loop (:class:`lucas2019.training_loop.TrainingLoop`: the step
+sequence, σ² switch, divergence, rows, checkpoints and preemption), with this module's step in
+place of plain autograd: ``torch.func.vmap`` over the members' stacked parameters of
+:meth:`lucas2019.trainer.TrainingRun.objective`, with each member's own batch and noise; one
+backward pass and one step of the normal trainer's optimisers on the stacked tensors, whose Adam
+(and SGD) step is elementwise, so each member follows its own optimiser. For metrics rows,
+checkpoints and result.json each member's slice is copied back into its own model and optimisers
+and the normal trainer's code writes them, so a member's folder is the folder its separate run
+writes (numbers equal to float rounding: batched matmuls round differently), its checkpoints load
+in a normal run and the reverse; result.json's ``launcher`` is ``'vectorized'``.
 
 A member whose loss or ELBO is not finite is marked ``diverged`` and leaves the stack, with its
 parameters and optimiser state as the normal trainer would leave them and its last good
 checkpoint; the others go on unchanged. Members resumed from checkpoints at different steps join
-the stack when the group reaches their step. On a GPU matmuls run in full fp32 (TF32 off: σ² down to
-1e-4 needs the precision); on CPU freed activations stay in the process for the next step
+the stack when the group reaches their step. On a GPU matmuls run in full fp32 (TF32 off: σ² down
+to 1e-4 needs the precision); on CPU freed activations stay in the process for the next step
 (:mod:`lucas2019.allocator`). What can be stacked is decided by :mod:`lucas2019.grouping`.
 """
 
@@ -38,6 +40,7 @@ from torch import nn
 from lucas2019 import grouping, trainer
 from lucas2019.allocator import keep_freed_memory
 from lucas2019.tracking import Tracker
+from lucas2019.training_loop import Preempted, TrainingLoop, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -97,20 +100,36 @@ def train_group(members: Sequence[Member]) -> list[dict | Exception]:
         if isinstance(run, dict):
             outcomes[i] = run
             continue
-        run.loop.noise_rng = _global_stream(run.loop.x_train.device)
+        run.training.noise_rng = _global_stream(run.training.x_train.device)
         runs[i] = run
     if runs:
-        group = _Group(runs, members, outcomes)
+        loop = TrainingLoop(
+            {i: run.training for i, run in runs.items()},
+            _Stack,
+            finish=lambda i: _finish(runs[i]),
+            context=lambda i: members[i].context(),
+        )
         try:
-            with fp32_matmuls(), keep_freed_memory(), trainer._stop_on_signals() as stop:
-                group.run(stop)
-        except trainer.Preempted:
+            with fp32_matmuls(), keep_freed_memory(), stop_on_signals() as stop:
+                loop.run(stop)
+        except Preempted:
             raise
         except Exception as error:
             log.exception("the stacked group failed")
-            for i in runs:
-                outcomes[i] = error if outcomes[i] is None else outcomes[i]
+            for i in runs:  # those the loop finished keep their results, below
+                outcomes[i] = error
+        for i, outcome in loop.results.items():
+            outcomes[i] = outcome
     return outcomes
+
+
+def _finish(run: trainer.Run) -> dict | Exception:
+    """A member's result.json (the normal trainer's finish), or the error that stopped it."""
+    try:
+        return run.finish(launcher=trainer.STACKED_LAUNCHER)
+    except Exception as error:
+        log.exception("finishing the run failed")
+        return error
 
 
 def _global_stream(device: torch.device) -> torch.Generator:
@@ -137,130 +156,19 @@ def fp32_matmuls() -> Iterator[None]:
         matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
-class _Group:
-    """The stacked training loop over the members' runs (each a :class:`trainer.Run`)."""
-
-    def __init__(
-        self, runs: dict[int, trainer.Run], members: Sequence[Member], outcomes: list
-    ) -> None:
-        self.runs, self.members, self.outcomes = runs, members, outcomes
-        self.waiting = dict(runs)  # members the group has not reached yet (resumed further on)
-        self.active: list[int] = []  # members in the stack, in stack order
-        self.stack: _Stack | None = None
-        self.step = 0
-
-    def loop(self, i: int) -> trainer._Loop:
-        return self.runs[i].loop
-
-    def run(self, stop: list[int]) -> None:
-        while self.active or self.waiting:
-            if not self.active:
-                self.step = min(run.loop.state.step for run in self.waiting.values())
-            joining = [i for i, run in self.waiting.items() if run.loop.state.step == self.step]
-            if joining:
-                for i in joining:
-                    del self.waiting[i]
-                self.restack(self.active + joining)
-            max_steps = self.loop(self.active[0]).s.max_steps
-            if self.step >= max_steps:
-                break
-            if stop:
-                self.preempt(stop[0])
-            self.train_step()
-        self.restack([])  # back into the members' own objects
-        for i in [*self.runs]:
-            if self.outcomes[i] is None:
-                self.finish(i)
-
-    def restack(self, active: list[int]) -> None:
-        """Copy the stack back into its members, then stack ``active``."""
-        if self.stack is not None:
-            self.stack.unstack(optimizers=True)
-        self.active = active
-        self.stack = _Stack([self.loop(i) for i in active]) if active else None
-
-    def train_step(self) -> None:
-        loops = [self.loop(i) for i in self.active]
-        beta = loops[0].kl_weight(self.step)  # the members share the trainer keys
-        batches = [loop.next_batch() for loop in loops]
-        noise = self.stack.noise(batches)
-        losses, expected_sse = self.stack.losses(batches, noise, beta)
-        finite = torch.isfinite(losses.detach())
-        if not finite.all():  # as the normal trainer: diverged before this step, no update
-            keep = finite.tolist()
-            diverged = [i for i, k in zip(self.active, keep, strict=True) if not k]
-            for i in diverged:
-                self.loop(i).state.status = "diverged"
-            self.restack([i for i, k in zip(self.active, keep, strict=True) if k])
-            for i in diverged:
-                self.finish(i)
-            if self.stack is None:
-                return
-            batches = [b for b, k in zip(batches, keep, strict=True) if k]
-            noise = None if noise is None else noise[finite]
-            losses, expected_sse = self.stack.losses(batches, noise, beta)
-        self.stack.step(losses)
-        self.step += 1
-        loops = [self.loop(i) for i in self.active]
-        for loop in loops:
-            loop.state.step = self.step
-        if not (loops[0].row_due() or loops[0].checkpoint_due()):
-            return
-        self.stack.unstack(optimizers=loops[0].checkpoint_due())
-        for i, sse in zip(self.active, expected_sse, strict=True):
-            with self.members[i].context():
-                self.loop(i).after_step(beta, sse)
-        diverged = [i for i in self.active if self.loop(i).state.status == "diverged"]
-        if diverged:
-            self.restack([i for i in self.active if i not in diverged])
-            for i in diverged:
-                self.finish(i)
-
-    def preempt(self, signum: int) -> None:
-        """Save every member's checkpoint (those waiting have theirs) and raise Preempted."""
-        self.restack([])
-        for i in self.runs:
-            if self.outcomes[i] is None and i not in self.waiting:
-                with self.members[i].context():
-                    self.loop(i).save_checkpoint()
-        raise trainer.Preempted(
-            f"stopped by signal {signum} at step {self.step}; each member's checkpoint is saved "
-            "in its run folder, rerun the same command to resume"
-        )
-
-    def finish(self, i: int) -> None:
-        """Write member ``i``'s result.json (the normal trainer's finish) and keep its result."""
-        with self.members[i].context():
-            try:
-                self.outcomes[i] = self.runs[i].finish(launcher=trainer.STACKED_LAUNCHER)
-            except Exception as error:
-                log.exception("finishing the run failed")
-                self.outcomes[i] = error
-
-
-class _Parameters:
-    """Stands in for a module in :class:`trainer._Optimizers`: the tensors it optimises."""
-
-    def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.tensors = tensors
-
-    def parameters(self) -> Iterator[torch.Tensor]:
-        return iter(self.tensors)
-
-
 class _Objective(nn.Module):
-    """A loop's training objective as a module over its model and likelihood, so that
+    """A run's training objective as a module over its model and likelihood, so that
     ``torch.func.functional_call`` evaluates it at any member's parameters."""
 
-    def __init__(self, loop: trainer._Loop) -> None:
+    def __init__(self, run: trainer.TrainingRun) -> None:
         super().__init__()
-        self.model, self.likelihood = loop.model, loop.likelihood
-        self.objective = loop.objective  # a bound method of the loop, which holds these modules
+        self.model, self.likelihood = run.model, run.likelihood
+        self.objective = run.objective  # a bound method of the run, which holds these modules
 
     def forward(
         self, x: torch.Tensor, noise: torch.Tensor | None, beta: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (n, d) and noise ε (S, n, k) -> (loss, expected_sse (n,)), as in ``_Loop.run``."""
+        """x (n, d) and noise ε (S, n, k) -> (loss, expected_sse (n,)), as a normal run's step."""
         with _given_noise(self.model, noise):
             loss, terms = self.objective(x, beta)
         return loss, terms["expected_sse"]
@@ -285,14 +193,15 @@ def _draws_noise(model: nn.Module) -> bool:
 
 
 class _Stack:
-    """The stacked parameters (leading dimension: member) and optimisers of some members' loops;
-    the loops' own models and optimisers are updated by :meth:`unstack`."""
+    """The step of a group (:class:`lucas2019.training_loop.Step`): the stacked parameters
+    (leading dimension: member) and optimisers of some members' runs; the runs' own models and
+    optimisers are updated by :meth:`unstack`."""
 
-    def __init__(self, loops: list[trainer._Loop]) -> None:
-        self.loops = loops
-        lead = loops[0]
+    def __init__(self, runs: list[trainer.TrainingRun]) -> None:
+        self.runs = runs
+        lead = runs[0]
         self.draws_noise = _draws_noise(lead.model)
-        members = [_Objective(loop) for loop in loops]
+        members = [_Objective(run) for run in runs]
         self.objective = members[0]  # evaluated at every member's parameters in turn
         params = [dict(m.named_parameters()) for m in members]
         self.params = {
@@ -300,42 +209,40 @@ class _Stack:
             for name in params[0]
         }
         buffers = [dict(m.named_buffers()) for m in members]
-        # unchanged by training: σ² (fixed) or its initial value (learned), the data mean
+        # σ² (fixed), its initial value (learned), the data mean; the last closed-form σ² of an
+        # optimal rule, which each step writes in place (vmap writes each member's slice)
         self.buffers = {name: torch.stack([b[name] for b in buffers]) for name in buffers[0]}
         model_params = [self.params[f"model.{n}"] for n, _ in lead.model.named_parameters()]
         likelihood_params = [
             self.params[f"likelihood.{n}"] for n, _ in lead.likelihood.named_parameters()
         ]
-        self.optimizers = trainer._Optimizers(
-            _Parameters(model_params), _Parameters(likelihood_params), lead.s
-        )
+        self.optimizers = trainer.Optimizers(model_params, likelihood_params, lead.s)
         for j, stacked in enumerate(self.optimizers.all):
-            _stack_state(stacked, [loop.optimizers.all[j] for loop in loops])
+            _stack_state(stacked, [run.optimizers.all[j] for run in runs])
 
-    def noise(self, batches: list[torch.Tensor]) -> torch.Tensor | None:
-        """Each member's ε ~ N(0, I) for this step (M, S, n, k) from its own generator, drawn as
+    def noise(self, batches: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
+        """Each member's ε ~ N(0, I) for this step (S, n, k) from its own generator, drawn as
         ``VAE.sample_latents`` draws it; None for an objective that draws none."""
         if not self.draws_noise:
             return None
-        s = self.loops[0].s.n_samples
-        return torch.stack(
-            [
-                torch.randn(
-                    (s, x.shape[0], loop.model.latent_dim),
-                    generator=loop.noise_rng,
-                    device=x.device,
-                    dtype=x.dtype,
-                )
-                for loop, x in zip(self.loops, batches, strict=True)
-            ]
-        )
+        s = self.runs[0].s.n_samples
+        return [
+            torch.randn(
+                (s, x.shape[0], run.model.latent_dim),
+                generator=run.noise_rng,
+                device=x.device,
+                dtype=x.dtype,
+            )
+            for run, x in zip(self.runs, batches, strict=True)
+        ]
 
     def losses(
-        self, batches: list[torch.Tensor], noise: torch.Tensor | None, beta: float
+        self, batches: Sequence[torch.Tensor], noise: list[torch.Tensor] | None, beta: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Every member's loss (M,) and expected squared errors (M, n) on its batch."""
         shared = all(x is batches[0] for x in batches)  # full batch: one tensor for all
         x = batches[0] if shared else torch.stack(batches)
+        noise = None if noise is None else torch.stack(noise)
 
         def member(params, buffers, x, noise):
             return torch.func.functional_call(self.objective, (params, buffers), (x, noise, beta))
@@ -343,21 +250,27 @@ class _Stack:
         in_dims = (0, 0, None if shared else 0, None if noise is None else 0)
         return torch.func.vmap(member, in_dims=in_dims)(self.params, self.buffers, x, noise)
 
-    def step(self, losses: torch.Tensor) -> None:
+    def step(self, losses: torch.Tensor, held: Sequence[torch.Tensor]) -> None:
         """One optimiser step of every member: its loss's gradient lands in its slice."""
+        if held:  # grouping.unsupported keeps such mitigations out of a group
+            raise ValueError("a stacked step cannot hold a member's parameters; train it alone")
         self.optimizers.zero_grad()
         losses.sum().backward()
         self.optimizers.step()
 
     def unstack(self, optimizers: bool) -> None:
-        """Copy each member's parameters (and optimiser states, if ``optimizers``) into its loop."""
+        """Copy each member's parameters and buffers (and optimiser states, if ``optimizers``)
+        into its run."""
         with torch.no_grad():
-            for m, loop in enumerate(self.loops):
-                for name, p in _Objective(loop).named_parameters():
+            for m, run in enumerate(self.runs):
+                objective = _Objective(run)
+                for name, p in objective.named_parameters():
                     p.copy_(self.params[name][m])
+                for name, b in objective.named_buffers():
+                    b.copy_(self.buffers[name][m])
         if optimizers:
             for j, stacked in enumerate(self.optimizers.all):
-                _unstack_state(stacked, [loop.optimizers.all[j] for loop in self.loops])
+                _unstack_state(stacked, [run.optimizers.all[j] for run in self.runs])
 
 
 def _pairs(

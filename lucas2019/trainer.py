@@ -16,8 +16,8 @@ import csv
 import io
 import logging
 import platform
-import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from lucas2019 import config as config_schema
 from lucas2019 import data, metrics, provenance, run_folder
@@ -36,15 +35,12 @@ from lucas2019.models import build_model, resolve_device
 from lucas2019.run_schema import METRICS_CSV_COLUMNS
 from lucas2019.schedules import KLSchedule
 from lucas2019.tracking import NullTracker, Tracker
+from lucas2019.training_loop import AutogradStep, TrainingLoop, stop_on_signals
+from lucas2019.training_loop import Preempted as Preempted  # raised by the loop, caught by callers
 
 log = logging.getLogger(__name__)
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 #: result.json's ``launcher`` of a member of a stacked group (lucas2019.stacked)
 STACKED_LAUNCHER = "vectorized"
-
-
-class Preempted(RuntimeError):
-    """Training stopped on SIGTERM/SIGUSR1 after saving a checkpoint; rerun to resume."""
 
 
 @dataclass(frozen=True)
@@ -122,23 +118,25 @@ def train(
     run = prepare(cfg, run_dir, tracker)
     if isinstance(run, dict):
         return run
-    with _stop_on_signals() as stop:
-        run.loop.run(stop)
-    return run.finish(launcher=_launcher())
+    loop = TrainingLoop({0: run.training}, AutogradStep, lambda _: run.finish(launcher=_launcher()))
+    with stop_on_signals() as stop:
+        loop.run(stop)
+    return loop.results[0]
 
 
 @dataclass
 class Run:
-    """A run ready to train (:func:`prepare`): its loop, holding the model, likelihood, optimisers
-    and training state (restored from the run folder's checkpoint, if any), and its dataset."""
+    """A run ready to train (:func:`prepare`): its :class:`TrainingRun`, holding the model,
+    likelihood, optimisers and training state (restored from the run folder's checkpoint, if any),
+    and its dataset."""
 
-    loop: _Loop
+    training: TrainingRun
     dataset: data.Dataset
     cfg: DictConfig
 
     def finish(self, launcher: str | None) -> dict:
         """Final evaluation and result.json (``launcher``: how the run was trained); the result."""
-        return self.loop.finish(
+        return self.training.finish(
             dataset=self.dataset,
             overrides=_overrides(self.cfg),
             experiment=self.cfg.experiment.name,
@@ -157,7 +155,7 @@ def prepare(
     metrics row at step 0, the evaluation of the initial model; a resumed or extended run has both
     from its checkpoint. Returns the folder's finished result when it is reused as is, else the
     :class:`Run`. The global RNG is then the run's training-noise stream (seeded and past the
-    initialisation, or the checkpoint's state), which :meth:`_Loop.run` draws from.
+    initialisation, or the checkpoint's state), which :class:`TrainingLoop` draws from.
     """
     config_schema.validate(cfg)
     run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
@@ -188,7 +186,7 @@ def prepare(
         per_dim=bool(cfg.likelihood.per_dim),
         min_sigma2=float(cfg.likelihood.min_sigma2),
     ).to(device)
-    optimizers = _Optimizers(model, likelihood, settings)
+    optimizers = Optimizers(model.parameters(), likelihood.parameters(), settings)
     batches = torch.Generator().manual_seed(settings.seed)
     mitigation = build_mitigation(settings.mitigation)
     state = run_folder.load_checkpoint(
@@ -206,7 +204,7 @@ def prepare(
         log.warning("no checkpoint to extend the completed run from: training from step 0")
     run_folder.write_config(run_dir, cfg, fingerprint)
 
-    loop = _Loop(
+    loop = TrainingRun(
         settings,
         model,
         likelihood,
@@ -225,16 +223,25 @@ def prepare(
     return Run(loop, dataset, cfg)
 
 
-class _Optimizers:
+class Optimizers:
     """Adam for the model; σ²'s own optimiser (Adam or SGD, own learning rate) when σ² is a
-    parameter. Adam is per-parameter, so with σ²'s lr equal to the model's this is one Adam."""
+    parameter. Adam is per-parameter, so with σ²'s lr equal to the model's this is one Adam.
 
-    def __init__(self, model, likelihood, s: Settings) -> None:
+    ``model_params`` and ``sigma2_params`` are the tensors each optimises: a model's and a
+    likelihood's parameters, or their stacked copies (:mod:`lucas2019.stacked`), whose Adam and SGD
+    steps are elementwise, so that each slice follows its own optimiser."""
+
+    def __init__(
+        self,
+        model_params: Iterable[torch.Tensor],
+        sigma2_params: Iterable[torch.Tensor],
+        s: Settings,
+    ) -> None:
         # foreach: each update is one kernel over all parameters, not a Python loop over them
         # (PyTorch's default on CPU); the same arithmetic, bitwise equal parameters, and a few per
         # cent less time per digits step (scripts/bench_optimizer.py measures both)
-        self.model = torch.optim.Adam(model.parameters(), lr=s.lr, foreach=True)
-        sigma2_params = list(likelihood.parameters())
+        self.model = torch.optim.Adam(model_params, lr=s.lr, foreach=True)
+        sigma2_params = list(sigma2_params)
         algorithm = torch.optim.Adam if s.sigma2_optim == "adam" else torch.optim.SGD
         self.sigma2 = (
             algorithm(sigma2_params, lr=s.sigma2_lr, foreach=True) if sigma2_params else None
@@ -278,15 +285,17 @@ class _TrainingState:
         self.rows = self.rows or []
 
 
-class _Loop:
-    """The training loop and its bookkeeping; one instance per call of :func:`train`."""
+class TrainingRun:
+    """One run in training: its model, likelihood, optimisers, batches and training noise, and its
+    bookkeeping (metrics rows, checkpoints, result.json in its run folder). The step sequence is
+    :class:`lucas2019.training_loop.TrainingLoop`'s, over this run alone or a stacked group."""
 
     def __init__(
         self,
         s: Settings,
         model,
         likelihood,
-        optimizers: _Optimizers,
+        optimizers: Optimizers,
         batches,
         x_train,
         x_test,
@@ -302,7 +311,7 @@ class _Loop:
         self.fingerprint, self.mitigation = fingerprint, mitigation
         self.order = state.order if state.order is not None else torch.empty(0, dtype=torch.long)
         # the generator of a stacked member's training noise (lucas2019.stacked); None: the
-        # global RNG, from which loss_terms draws in this loop
+        # global RNG, from which loss_terms draws in a run trained alone
         self.noise_rng: torch.Generator | None = None
         self._started = time.perf_counter()
         mitigation.bind(self)
@@ -319,53 +328,14 @@ class _Loop:
         idx, self.order = self.order[:b], self.order[b:]
         return self.x_train[idx.to(self.x_train.device)]
 
-    def run(self, stop: list[int]) -> None:
-        s = self.s
-        bar = tqdm(
-            total=s.max_steps,
-            initial=self.state.step,
-            disable=not s.progress,
-            desc="train",
-            dynamic_ncols=True,
-            leave=False,
-        )
-        self.model.train()
-        while self.state.step < s.max_steps:
-            if stop:
-                self.save_checkpoint()
-                bar.close()
-                raise Preempted(
-                    f"stopped by signal {stop[0]} at step {self.state.step}; "
-                    f"checkpoint saved in {self.run_dir}, rerun the same command to "
-                    "resume"
-                )
-            if self.state.step == s.sigma2_switch_step:
-                self.likelihood.switch_mode(s.sigma2_switch_to)
-                log.info("step %d: σ² is %s from now on", self.state.step, s.sigma2_switch_to)
-            beta = self.kl_weight(self.state.step)
-            self.mitigation.before_step(self, beta)
-            if self.state.status == "diverged":
-                break
-            loss, terms = self.objective(self.next_batch(), beta)
-            if not torch.isfinite(loss):
-                self.state.status = "diverged"
-                break
-            self.optimizers.zero_grad()
-            loss.backward()
-            for held in self.mitigation.held_in_joint_step():
-                held.grad = None  # so the optimisers' step leaves it unchanged
-            self.optimizers.step()
-            self.state.step += 1
-            bar.update(1)
-            self.mitigation.after_step(self)
-            row = self.after_step(beta, terms["expected_sse"])
-            if row is not None:
-                bar.set_postfix(
-                    elbo=f"{row['elbo']:.4g}", collapsed=f"{row['collapsed_fraction']:.2f}"
-                )
-            if self.state.status == "diverged":
-                break
-        bar.close()
+    def sigma2_switch_due(self) -> bool:
+        """Whether the σ² rule changes before the coming step (likelihood.sigma2_switch_step)."""
+        return self.state.step == self.s.sigma2_switch_step
+
+    def switch_sigma2(self) -> None:
+        """Change the σ² rule to ``likelihood.sigma2_switch_to`` (:meth:`switch_mode`)."""
+        self.likelihood.switch_mode(self.s.sigma2_switch_to)
+        log.info("step %d: σ² is %s from now on", self.state.step, self.s.sigma2_switch_to)
 
     def row_due(self) -> bool:
         """Whether a metrics row is due after the step just taken (``state.step``)."""
@@ -553,28 +523,8 @@ class _Loop:
         return result
 
 
-class _stop_on_signals:
-    """Within the block, SIGTERM/SIGUSR1 are recorded (not fatal) so the loop can checkpoint."""
-
-    def __enter__(self) -> list[int]:
-        self.received: list[int] = []
-        self.previous = {}
-        try:
-            for sig in _STOP_SIGNALS:
-                self.previous[sig] = signal.signal(
-                    sig, lambda signum, _: self.received.append(signum)
-                )
-        except ValueError:  # not the main thread (e.g. a thread-based launcher): no handlers
-            pass
-        return self.received
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
 def _restore(
-    payload: dict, model, likelihood, optimizers: _Optimizers, batches, mitigation: Mitigation
+    payload: dict, model, likelihood, optimizers: Optimizers, batches, mitigation: Mitigation
 ) -> _TrainingState:
     """Apply a loaded checkpoint to the model, optimisers, RNGs and mitigation; return its training
     state."""

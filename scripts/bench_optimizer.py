@@ -26,16 +26,16 @@ from lucas2019 import trainer
 from lucas2019.config import compose_config
 
 
-def digits_loop() -> trainer._Loop:
+def digits_run() -> trainer.TrainingRun:
     """A fresh main-job Figure 5 run (σ² = 0.1, seed 0) ready to train, in a scratch folder."""
     run_dir = tempfile.mkdtemp(prefix="bench_optimizer_")
     overrides = ["experiment=fig5_fixed_sigma", "likelihood.sigma2=0.1", "trainer.progress=false"]
     cfg = compose_config("train", [*overrides, f"hydra.run.dir={run_dir}"])
     cfg.run_dir = run_dir
-    return trainer.prepare(cfg, run_dir).loop
+    return trainer.prepare(cfg, run_dir).training
 
 
-def train(loop: trainer._Loop, start: dict, foreach: bool, steps: int) -> tuple[float, list]:
+def train(loop: trainer.TrainingRun, start: dict, foreach: bool, steps: int) -> tuple[float, list]:
     """(ms per step, final parameters) of ``steps`` Adam steps from ``start``."""
     loop.model.load_state_dict(copy.deepcopy(start))
     optimizer = torch.optim.Adam(loop.model.parameters(), lr=loop.s.lr, foreach=foreach)
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    loop = digits_loop()
+    loop = digits_run()
     start = copy.deepcopy(loop.model.state_dict())
     train(loop, start, True, 20)  # warm-up
     times: dict[bool, list[float]] = {True: [], False: []}

@@ -121,7 +121,7 @@ def test_the_trainers_free_bits_objective_is_the_elbo_above_lambda_and_rec_alone
             torch.testing.assert_close(a, b)
 
 
-def _loop(cfg) -> tuple[trainer._Loop, torch.Tensor]:
+def _loop(cfg) -> tuple[trainer.TrainingRun, torch.Tensor]:
     """A training loop of ``cfg`` on 32 random rows of digits' dimension, without a run folder."""
     torch.manual_seed(0)
     x = torch.rand(32, 64)
@@ -130,8 +130,8 @@ def _loop(cfg) -> tuple[trainer._Loop, torch.Tensor]:
     )
     likelihood = build_likelihood("gaussian_fixed", data_dim=64, sigma2=0.1)
     s = trainer.Settings.from_config(cfg)
-    optimizers = trainer._Optimizers(model, likelihood, s)
-    loop = trainer._Loop(
+    optimizers = trainer.Optimizers(model.parameters(), likelihood.parameters(), s)
+    loop = trainer.TrainingRun(
         s, model, likelihood, optimizers, torch.Generator(), x, None, Path(cfg.run_dir),
         trainer.NullTracker(), trainer._TrainingState(), {}, build_mitigation(s.mitigation),
     )  # fmt: skip

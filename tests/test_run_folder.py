@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lucas2019 import data, run_folder, trainer
+from lucas2019 import data, run_folder, trainer, training_loop
 from lucas2019.data import mnist
 from lucas2019.data.idx import write_idx
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused
@@ -224,7 +224,7 @@ def test_a_completed_folder_refuses_another_sigma2_and_reuses_the_same_config(
     def no_training(*args, **kwargs):
         raise AssertionError("a completed run of the same config was trained again")
 
-    monkeypatch.setattr(trainer._Loop, "run", no_training)
+    monkeypatch.setattr(training_loop.TrainingLoop, "run", no_training)
     assert trainer.train(compose_train(overrides)) == first
     assert file_hashes(tmp_path) == before
 

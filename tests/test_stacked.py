@@ -109,6 +109,14 @@ def configs(compose_train, root: Path, grid, *overrides: str) -> list:
         ("model=linear_vae", "model.latent_dim=8"),  # the closed-form ELBO, no noise drawn
         ("mitigation=free_bits",),  # a mitigation's loss
         ("mitigation=cyclical_annealing", "mitigation.cycle_steps=40"),  # a mitigation's β
+        # learned σ², then the batch's closed form from step 100 on
+        ("sigma2_rule=learned_then_optimal", "optim.batch_size=64"),
+        # the closed form, then learned from its last value on
+        (
+            "likelihood=gaussian_optimal",
+            "likelihood.sigma2_switch_step=100",
+            "likelihood.sigma2_switch_to=learned",
+        ),
     ],
 )
 def test_each_member_writes_its_separate_runs_folder(compose_train, tmp_path, overrides):
@@ -138,7 +146,10 @@ def poison(monkeypatch):
     member's 26th loss is NaN, in a separate run and in a group alike (the test in the likelihood
     is on values, so it holds per member under vmap)."""
     reached = {"step": 0}
-    kl_weight, log_prob = trainer._Loop.kl_weight, GaussianLikelihood.expected_log_prob_from_sq_err
+    kl_weight, log_prob = (
+        trainer.TrainingRun.kl_weight,
+        GaussianLikelihood.expected_log_prob_from_sq_err,
+    )
 
     def counting(self, step):
         reached["step"] = step
@@ -150,7 +161,7 @@ def poison(monkeypatch):
             return value
         return torch.where(self.sigma2() == POISON, torch.nan, value)
 
-    monkeypatch.setattr(trainer._Loop, "kl_weight", counting)
+    monkeypatch.setattr(trainer.TrainingRun, "kl_weight", counting)
     monkeypatch.setattr(GaussianLikelihood, "expected_log_prob_from_sq_err", poisoned)
 
 

@@ -107,7 +107,7 @@ def test_divergence_stops_with_status_and_keeps_last_good_checkpoint(
     )
     # The KL weight turns NaN at step 25, so the 26th loss is NaN: the run must stop there.
     monkeypatch.setattr(
-        trainer._Loop, "kl_weight", lambda self, step: float("nan") if step >= 25 else 1.0
+        trainer.TrainingRun, "kl_weight", lambda self, step: float("nan") if step >= 25 else 1.0
     )
     result = trainer.train(cfg)
     assert result["status"] == "diverged" and result["step"] == 25
@@ -272,8 +272,7 @@ def test_the_optimisers_foreach_adam_takes_the_for_loop_adams_steps_exactly(
     of PyTorch's per-parameter loop, so runs keep their numbers (learned σ²: both optimisers)."""
     cfg = compose_train([*SMOKE, "likelihood=gaussian_learned", f"hydra.run.dir={tmp_path}"])
     cfg.run_dir = str(tmp_path)
-    run = trainer.prepare(cfg, tmp_path)
-    loop = run.loop
+    loop = trainer.prepare(cfg, tmp_path).training
     assert all(o.defaults["foreach"] for o in loop.optimizers.all)
     modules = (loop.model, loop.likelihood)
     start = [copy.deepcopy(m.state_dict()) for m in modules]  # state_dict shares the tensors

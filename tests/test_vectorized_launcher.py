@@ -88,12 +88,19 @@ def test_jobs_that_differ_in_any_other_key_never_share_a_group(base, other):
 
 
 @pytest.mark.parametrize(
+    "rule", ["sigma2_rule=learned_then_optimal", "sigma2_rule=optimal", "sigma2_rule=learned"]
+)
+def test_every_sigma2_rule_stacks_its_sigma2_by_seed_grid(rule):
+    grid = fig5_jobs((10, 0.1), (0, 1), "likelihood=gaussian_learned", rule)
+    units = grouping.plan(grid, workers=1)
+    assert [(u.jobs, u.stacked) for u in units] == [((0, 1, 2, 3), True)], units[0].reason
+
+
+@pytest.mark.parametrize(
     ("override", "reason"),
     [
         ("model=conv_vae", "model=conv_vae is not stacked"),
-        ("likelihood=gaussian_optimal", "likelihood=gaussian_optimal is not stacked"),
         ("likelihood=bernoulli", "likelihood=bernoulli is not stacked"),
-        ("sigma2_rule=learned_then_optimal", "switches mid-run"),
         ("mitigation=aggressive_encoder", "mitigation=aggressive_encoder is not stacked: each"),
         ("logger=wandb", "logger=wandb is not stacked"),
     ],

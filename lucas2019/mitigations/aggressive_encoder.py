@@ -17,7 +17,7 @@ from lucas2019 import metrics
 from lucas2019.mitigations.base import Mitigation
 
 if TYPE_CHECKING:
-    from lucas2019.trainer import _Loop
+    from lucas2019.trainer import TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -126,29 +126,29 @@ class AggressiveEncoder(Mitigation):
         """Whether the aggressive phase is still on."""
         return self.end_step is None
 
-    def bind(self, loop: _Loop) -> None:
-        self.encoder_params = encoder_parameters(loop.model, loop.x_train[:2])
+    def bind(self, run: TrainingRun) -> None:
+        self.encoder_params = encoder_parameters(run.model, run.x_train[:2])
         encoder_ids = {id(p) for p in self.encoder_params}
-        self.decoder_params = [p for p in loop.model.parameters() if id(p) not in encoder_ids]
+        self.decoder_params = [p for p in run.model.parameters() if id(p) not in encoder_ids]
 
-    def before_step(self, loop: _Loop, beta: float) -> None:
+    def before_step(self, run: TrainingRun, beta: float) -> None:
         """He et al.'s inner loop (:func:`inner_encoder_steps`): encoder steps on fresh batches,
         decoder and σ² held, until the encoder's objective stops improving. A non-finite objective
-        sets the loop's status to diverged without a step."""
+        sets the run's status to diverged without a step."""
         if not self.active:
             return
 
         def encoder_step() -> float:
-            loss, _ = loop.objective(loop.next_batch(), beta)
+            loss, _ = run.objective(run.next_batch(), beta)
             value = float(loss.detach())
             if not math.isfinite(value):
-                loop.state.status = "diverged"
+                run.state.status = "diverged"
                 return value
-            loop.optimizers.zero_grad()
+            run.optimizers.zero_grad()
             loss.backward()
             for p in self.decoder_params:
                 p.grad = None  # Adam skips the parameters without a gradient
-            loop.optimizers.model.step()
+            run.optimizers.model.step()
             return value
 
         c = self.config
@@ -158,13 +158,13 @@ class AggressiveEncoder(Mitigation):
         # the decoder's step: the encoder has just had its own
         return self.encoder_params if self.active else ()
 
-    def after_step(self, loop: _Loop) -> None:
+    def after_step(self, run: TrainingRun) -> None:
         """Every ``mi_every`` steps of the phase: I(x; z) on the training set (its own seeded
         random numbers), and the end of the phase if it stopped rising by ``mi_min_rise``."""
-        step = loop.state.step
+        step = run.state.step
         if not self.active or step % self.config.mi_every:
             return
-        mi = metrics.mutual_information(loop.model, loop.x_train, seed=loop.s.seed + 1)
+        mi = metrics.mutual_information(run.model, run.x_train, seed=run.s.seed + 1)
         self.mi_history.append(mi.nats)
         c = self.config
         if mutual_information_stopped_rising(self.mi_history, c.mi_patience, c.mi_min_rise):

@@ -22,8 +22,8 @@ import torch
 
 from lucas2019.schedules import KLSchedule
 
-if TYPE_CHECKING:  # the training loop, for the hooks' signatures only
-    from lucas2019.trainer import _Loop
+if TYPE_CHECKING:  # the run in training, for the hooks' signatures only
+    from lucas2019.trainer import TrainingRun
 
 
 @dataclass
@@ -43,9 +43,10 @@ class Mitigation:
     name: ClassVar[str] = "none"
     Config: ClassVar[type] = NoneConfig
     #: why members of a stacked group (lucas2019.stacked: one step for every member) cannot use
-    #: this mitigation; None when they can. The stacked loop calls the KL-weight and loss hooks
-    #: only, so a mitigation with step hooks (before_step, held_in_joint_step, after_step) or
-    #: checkpoint state says here why they do not stack.
+    #: this mitigation; None when they can. In a group the members' own models are brought up to
+    #: date only for metrics rows and checkpoints, and one optimiser step updates them all, so a
+    #: mitigation whose step hooks (before_step, held_in_joint_step, after_step) read or step a
+    #: member's model says here why its members cannot share one step.
     stack_refusal: ClassVar[str | None] = None
 
     def __init__(self, config: Any) -> None:
@@ -57,8 +58,8 @@ class Mitigation:
         before any data is loaded: a list of (dotted key, value, what is allowed), empty if fine."""
         return []
 
-    def bind(self, loop: _Loop) -> None:
-        """Called once when the training loop is built (model, data and optimisers exist)."""
+    def bind(self, run: TrainingRun) -> None:
+        """Called once when the run is built (model, data and optimisers exist)."""
 
     def kl_weight(self, step: int, schedule: KLSchedule) -> float:
         """β at the 0-based optimiser step ``step``; ``schedule`` is the trainer keys' schedule."""
@@ -70,15 +71,15 @@ class Mitigation:
         ``kl`` (n,), ``kl_per_latent`` (n, k)."""
         return -(terms["rec"] - beta * terms["kl"]).mean()
 
-    def before_step(self, loop: _Loop, beta: float) -> None:
+    def before_step(self, run: TrainingRun, beta: float) -> None:
         """Called before each joint step's loss is computed, with its KL weight."""
 
     def held_in_joint_step(self) -> Sequence[torch.Tensor]:
         """Parameters the coming joint step must leave unchanged (their gradients are dropped)."""
         return ()
 
-    def after_step(self, loop: _Loop) -> None:
-        """Called after each optimiser step (``loop.state.step`` counts it)."""
+    def after_step(self, run: TrainingRun) -> None:
+        """Called after each optimiser step (``run.state.step`` counts it)."""
 
     def state_dict(self) -> dict[str, Any]:
         """What a checkpoint carries to resume the mitigation exactly."""
