@@ -18,7 +18,6 @@ import enum
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -26,15 +25,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 from lucas2019 import data
+from lucas2019.conf_files import CONF_DIR, paper_sigma2_grid
 from lucas2019.data import digits
 from lucas2019.likelihood_names import LIKELIHOODS, SIGMA2_OPTIMS, SIGMA2_SWITCHES
 from lucas2019.mitigations import FREE_BITS_VARIANTS, MITIGATIONS
 from lucas2019.models import DEVICES, ENCODERS, LINEAR_MODELS, MODELS, OBJECTIVES
 from lucas2019.tracking import WANDB_MODES
 
-# The configs live at the repository's top level; an absolute path works for `python -m`, console
-# scripts and tests alike.
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 LOGGERS = ("none", "wandb")  # the options of conf/logger/
 
 
@@ -196,15 +193,7 @@ class AnalyticSettings:
     latent_dim: int = 200  # k for the σ² tables (clipped to d)
     k_max: int = 300  # likelihood-vs-k curve for k = 0..min(d - 1, k_max)
     reference_k: int = 50  # the fixed-σ² curve uses the MLE σ² at this k (clipped), as in Fig. 2
-    # the paper's σ² grid, read from its one copy: the sweep of conf/sweep/paper_sigma2_grid.yaml
-    sigma2_grid: list[float] = field(
-        default_factory=lambda: [
-            float(s)
-            for s in OmegaConf.load(Path(CONF_DIR, "sweep", "paper_sigma2_grid.yaml"))[
-                "likelihood.sigma2"
-            ].split(",")
-        ]
-    )
+    sigma2_grid: list[float] = field(default_factory=paper_sigma2_grid)  # the paper's grid
     landscape_points: int = 41
 
 

@@ -44,14 +44,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Member:
-    """One run of a group: its config, run folder (None: ``cfg.run_dir``), tracker, and the
-    context that its own work (preparing, metrics rows, checkpoints, result) runs in, e.g. its
-    Hydra job's config and log file."""
+    """One run of a group: its config, run folder (None: ``cfg.run_dir``), tracker, the context
+    that its own work (preparing, metrics rows, checkpoints, result) runs in, e.g. its Hydra
+    job's config and log file, and the claims table's hash it records if it starts from step 0
+    (:func:`lucas2019.trainer.prepare`)."""
 
     cfg: DictConfig
     run_dir: Path | None = None
     tracker: Tracker | None = None
     context: Callable[[], AbstractContextManager] = field(default=contextlib.nullcontext)
+    claims_hash: str | None = None
 
 
 def check_group(cfgs: Sequence[DictConfig]) -> None:
@@ -89,7 +91,9 @@ def train_group(members: Sequence[Member]) -> list[dict | Exception]:
     for i, member in enumerate(members):
         with member.context():
             try:
-                run = trainer.prepare(member.cfg, member.run_dir, member.tracker)
+                run = trainer.prepare(
+                    member.cfg, member.run_dir, member.tracker, member.claims_hash
+                )
             except Exception as error:
                 log.warning("not trained: %s", error)
                 outcomes[i] = error

@@ -26,6 +26,7 @@ from lucas2019.data import DATA_ERRORS
 from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
+from paper_figures.claims.table import table_hash
 
 log = logging.getLogger("lucas2019.train")
 register_configs()
@@ -59,7 +60,7 @@ def main(cfg: DictConfig) -> float | None:
         threads = set_torch_threads(cfg)
         log.info("run folder %s (torch threads: %d)", out, threads)
         tracker = make_tracker(cfg)
-        result = train(cfg, run_dir=out, tracker=tracker)
+        result = train(cfg, run_dir=out, tracker=tracker, claims_hash=table_hash())
         exit_code = 0
         log.info(
             "%s: step %d, ELBO %.4f, collapsed %.3f, active units %d",

@@ -106,20 +106,25 @@ class Settings:
 
 
 def train(
-    cfg: DictConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
+    cfg: DictConfig,
+    run_dir: str | Path | None = None,
+    tracker: Tracker | None = None,
+    claims_hash: str | None = None,
 ) -> dict:
     """Train the model ``cfg`` describes and write its run folder; return the result dict.
 
-    ``run_dir`` defaults to ``cfg.run_dir``. A folder that already holds a run of the same
-    fingerprint (:mod:`lucas2019.run_folder`) is reused if finished at this length, resumed from
-    its checkpoint if stopped, and extended if completed at fewer steps. Raises
+    ``run_dir`` defaults to ``cfg.run_dir``; ``claims_hash`` is the claims table's hash that a
+    run starting from step 0 records (:mod:`lucas2019.provenance`; None: recorded null). A
+    folder that already holds a run of the same fingerprint (:mod:`lucas2019.run_folder`) is
+    reused if finished at this length, resumed from its checkpoint if stopped, and extended if
+    completed at fewer steps. Raises
     :class:`lucas2019.config.ConfigError` for a bad config (before any data is loaded),
     :class:`lucas2019.run_folder.RunRefused` for a folder of another config or a longer run and
     :class:`lucas2019.run_folder.CheckpointUnreadable` when no checkpoint loads (both before the
     folder is written), and :class:`Preempted` after a SIGTERM/SIGUSR1 (checkpoint saved). A
     NaN/inf loss ends the run with ``status='diverged'`` and keeps the last good checkpoint.
     """
-    run = prepare(cfg, run_dir, tracker)
+    run = prepare(cfg, run_dir, tracker, claims_hash)
     if isinstance(run, dict):
         return run
     with _stop_on_signals() as stop:
@@ -147,13 +152,17 @@ class Run:
 
 
 def prepare(
-    cfg: DictConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
+    cfg: DictConfig,
+    run_dir: str | Path | None = None,
+    tracker: Tracker | None = None,
+    claims_hash: str | None = None,
 ) -> Run | dict:
     """Everything :func:`train` does before its first step, with its errors: validate ``cfg``,
     load the data, check the run folder, build the model, likelihood and optimisers (seeded with
     ``cfg.seed``), restore the newest checkpoint and write config.yaml.
 
-    A run starting from step 0 records its provenance (:mod:`lucas2019.provenance`) and its
+    A run starting from step 0 records its provenance (:mod:`lucas2019.provenance`, with
+    ``claims_hash``) and its
     metrics row at step 0, the evaluation of the initial model; a resumed or extended run has both
     from its checkpoint. Returns the folder's finished result when it is reused as is, else the
     :class:`Run`. The global RNG is then the run's training-noise stream (seeded and past the
@@ -216,7 +225,7 @@ def prepare(
         x_test,
         run_dir,
         tracker,
-        state or _TrainingState(provenance=provenance.at_start()),
+        state or _TrainingState(provenance=provenance.at_start(claims_hash)),
         fingerprint,
         mitigation,
     )

@@ -7,6 +7,7 @@ import datetime
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -60,7 +61,7 @@ def test_a_smoke_run_records_its_provenance_and_the_run_table_carries_it(linear_
 @pytest.fixture
 def then(monkeypatch):
     """Runs starting under this fixture record :data:`FIRST` as their provenance."""
-    monkeypatch.setattr(provenance, "at_start", lambda: dict(FIRST))
+    monkeypatch.setattr(provenance, "at_start", lambda claims_hash: dict(FIRST))
     return monkeypatch
 
 
@@ -76,8 +77,28 @@ def test_a_resumed_and_an_extended_run_keep_their_first_start(
     extended = trainer.train(longer)
     assert extended["extended_from"] == 40
     assert {k: extended[k] for k in provenance.KEYS} == FIRST
-    fresh = trainer.train(compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path / 'fresh'}"]))
-    assert fresh["claims_hash"] == table_hash() and fresh["started_utc"] != FIRST["started_utc"]
+    fresh_cfg = compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path / 'fresh'}"])
+    fresh = trainer.train(fresh_cfg, claims_hash="table-now")
+    assert fresh["claims_hash"] == "table-now" and fresh["started_utc"] != FIRST["started_utc"]
+
+
+def test_a_run_started_without_the_claims_hash_records_it_null_and_the_rest(
+    compose_train, tmp_path
+):
+    """The library records what it has: the claims table is read by the commands above it."""
+    result = trainer.train(compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path}"]))
+    assert result["claims_hash"] is None
+    parse_utc(result["started_utc"])
+    assert result["git_commit"] == provenance.git_commit()
+
+
+def test_the_train_command_records_the_claims_tables_hash(tmp_path):
+    command = [sys.executable, "-m", "lucas2019.train", *SMOKE, *LENGTH]
+    done = subprocess.run(
+        [*command, f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert read_result(tmp_path)["claims_hash"] == table_hash()
 
 
 def test_stacked_members_record_and_keep_their_provenance(compose_train, tmp_path, then):

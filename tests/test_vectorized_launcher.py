@@ -29,6 +29,7 @@ from test_stacked import assert_same_run
 
 from lucas2019 import grouping, trainer
 from lucas2019.config import compose_config
+from paper_figures.claims.table import table_hash
 
 FIG5_SMOKE = ["experiment=fig5_fixed_sigma", "scale=smoke"]
 
@@ -271,11 +272,12 @@ def test_a_stacked_sweep_reports_its_failed_and_refused_jobs_as_any_sweep(tmp_pa
     good = sweep / "0_likelihood.sigma2=10,seed=0"
     result = json.loads((good / "result.json").read_text())
     assert result["launcher"] == "vectorized"
+    assert result["claims_hash"] == table_hash()  # read by the launcher, as by the train command
     assert result["overrides"] == yaml.safe_load((good / ".hydra" / "overrides.yaml").read_text())
     alone = compose_config(
         "train", [*FIG5_SMOKE, "likelihood.sigma2=10", "seed=0", f"run_dir={tmp_path / 'alone'}"]
     )
-    trainer.train(alone)
+    trainer.train(alone, claims_hash=table_hash())
     assert_same_run(good, tmp_path / "alone", skip=("overrides",))
     bad = sweep / "1_likelihood.sigma2=-1,seed=0"
     failed = json.loads((bad / "result.json").read_text())

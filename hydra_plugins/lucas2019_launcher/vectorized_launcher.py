@@ -255,6 +255,7 @@ def _run_group(
     from lucas2019 import stacked
     from lucas2019.launch import set_torch_threads
     from lucas2019.trainer import Preempted
+    from paper_figures.claims.table import table_hash
 
     registered: list[tuple[DictConfig, DictConfig]] = []  # (task config, Hydra config)
     log_files: list[list[logging.FileHandler]] = []
@@ -262,11 +263,13 @@ def _run_group(
     for job in jobs:
         setups.append(_run_job(hydra_context, config, partial(_record, registered), *job))
         log_files.append(_file_handlers())
+    claims = table_hash()  # each member records it if it starts from step 0
     members = [
         stacked.Member(
             cfg,
             run_dir=Path(hydra_cfg.hydra.runtime.output_dir),
             context=partial(_as_member, i, hydra_cfg),
+            claims_hash=claims,
         )
         for i, (cfg, hydra_cfg) in enumerate(registered)
     ]
