@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -564,6 +564,69 @@ def validate(cfg: DictConfig) -> None:
     _check_model(cfg)
     _check_sigma2_rule(cfg.likelihood, cfg.trainer.max_steps)
     _check_mitigation(cfg)
+
+
+# --- a validated config as plain values: what the library reads ---------------------------------
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated training config as plain values: all that the trainer, the stacked trainer
+    and the run folder read of it. The commands build it once (:meth:`from_config`, the one
+    validation) from the config Hydra composed; no module below them reads a DictConfig.
+
+    ``values`` is the resolved config as nested plain dicts and lists; ``claims_hash`` the claims
+    table's hash that a run starting from step 0 records (:mod:`lucas2019.provenance`; None:
+    recorded null).
+    """
+
+    values: Mapping[str, Any]
+    yaml: str  # ``values`` as YAML, the body of the run folder's config.yaml
+    result: Mapping[str, Any]  # :func:`result_config`: what decides the run's result
+    unresolved: Mapping[str, Any]  # the config with its interpolations, for :meth:`result_at`
+    claims_hash: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig, claims_hash: str | None = None) -> RunConfig:
+        """Validate ``cfg`` (:func:`validate`: raises :class:`ConfigError`) and copy its values."""
+        validate(cfg)
+        unresolved = OmegaConf.to_container(cfg, resolve=False)
+        unresolved.pop("hydra", None)
+        return cls(
+            values=OmegaConf.to_container(cfg, resolve=True),
+            yaml=OmegaConf.to_yaml(cfg, resolve=True),
+            result=result_config(cfg),
+            unresolved=unresolved,
+            claims_hash=claims_hash,
+        )
+
+    @property
+    def max_steps(self) -> int:
+        """``trainer.max_steps``: the run's length in optimiser steps."""
+        return int(self.values["trainer"]["max_steps"])
+
+    @property
+    def job(self) -> dict[str, Any]:
+        """The values less ``run_dir``: the job's config as :mod:`lucas2019.grouping` compares
+        it (as :func:`job_values` of the config it was built from)."""
+        return {key: value for key, value in self.values.items() if key != "run_dir"}
+
+    def result_at(self, max_steps: int) -> dict[str, Any]:
+        """:attr:`result` with ``trainer.max_steps`` set to ``max_steps``: a schedule written
+        relative to the run's length (``${halve:${trainer.max_steps}}``) moves with it."""
+        cfg = OmegaConf.create(dict(self.unresolved))
+        cfg.trainer.max_steps = max_steps
+        return result_config(cfg)
+
+
+def job_values(cfg: DictConfig) -> dict[str, Any]:
+    """A sweep job's resolved config as plain nested dicts, without ``hydra`` and ``run_dir`` (a
+    per-job folder that resolves only inside its Hydra job): what :mod:`lucas2019.grouping`
+    plans with, before the job runs."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    for key in ("hydra", "run_dir"):
+        plain.pop(key, None)
+    return OmegaConf.to_container(OmegaConf.create(plain), resolve=True)
 
 
 def validate_analytic(cfg: DictConfig) -> None:

@@ -29,12 +29,14 @@ def _module(path: Path) -> str:
 
 
 #: lucas2019's entry layer: the command modules a user runs (their console scripts are in
-#: setup.cfg); with the Hydra plugins (``hydra_plugins``) they are the layer above both packages
+#: setup.cfg; the sweep report is also the sweeps' Hydra callback); with the Hydra plugins
+#: (``hydra_plugins``) they are the layer above both packages
 ENTRY_MODULES = (
     "lucas2019.train",
     "lucas2019.reproduce",
     "lucas2019.analytic",
     "lucas2019.data.info",
+    "lucas2019.sweep_report",
 )
 #: the layers, lowest first
 LAYERS = ("theory", "library", "figures", "entry")

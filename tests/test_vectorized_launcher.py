@@ -28,7 +28,7 @@ from test_cluster_slurm import (  # the one-node SLURM cluster of the SLURM laun
 from test_stacked import assert_same_run
 
 from lucas2019 import grouping, trainer
-from lucas2019.config import compose_config
+from lucas2019.config import RunConfig, compose_config, job_values
 from paper_figures.claims.table import table_hash
 
 FIG5_SMOKE = ["experiment=fig5_fixed_sigma", "scale=smoke"]
@@ -36,7 +36,7 @@ FIG5_SMOKE = ["experiment=fig5_fixed_sigma", "scale=smoke"]
 
 def jobs(*sweep: list[str]) -> list[dict]:
     """The described configs of jobs, each from its overrides."""
-    return [grouping.describe(compose_config("train", overrides)) for overrides in sweep]
+    return [job_values(compose_config("train", overrides)) for overrides in sweep]
 
 
 def fig5_jobs(sigma2s=(10, 0.1, 0.001), seeds=(0, 1), *extra: str) -> list[dict]:
@@ -248,7 +248,7 @@ def test_a_stacked_sweep_reports_its_failed_and_refused_jobs_as_any_sweep(tmp_pa
     sweep = tmp_path / "sweep"
     refused = sweep / "2_likelihood.sigma2=0.01,seed=0"
     other = compose_config("train", [*FIG5_SMOKE, "seed=5", f"run_dir='{refused}'"])
-    trainer.train(other)
+    trainer.train(RunConfig.from_config(other))
     done = train(
         "-m",
         *FIG5_SMOKE,
@@ -277,7 +277,7 @@ def test_a_stacked_sweep_reports_its_failed_and_refused_jobs_as_any_sweep(tmp_pa
     alone = compose_config(
         "train", [*FIG5_SMOKE, "likelihood.sigma2=10", "seed=0", f"run_dir={tmp_path / 'alone'}"]
     )
-    trainer.train(alone, claims_hash=table_hash())
+    trainer.train(RunConfig.from_config(alone, claims_hash=table_hash()))
     assert_same_run(good, tmp_path / "alone", skip=("overrides",))
     bad = sweep / "1_likelihood.sigma2=-1,seed=0"
     failed = json.loads((bad / "result.json").read_text())
@@ -426,7 +426,7 @@ def test_a_group_is_one_slurm_job_that_resumes_after_preemption(cluster, tmp_pat
                 f"run_dir={tmp_path / 'reference' / sigma2}",
             ],
         )
-        expected = trainer.train(reference)
+        expected = trainer.train(RunConfig.from_config(reference))
         assert result["elbo"] == pytest.approx(expected["elbo"], rel=1e-6)
         rows = pd.read_csv(run_dir / "metrics.csv").drop(columns="wall_time_s")
         want = pd.read_csv(Path(reference.run_dir) / "metrics.csv").drop(columns="wall_time_s")
