@@ -575,9 +575,11 @@ class RunConfig:
     and the run folder read of it. The commands build it once (:meth:`from_config`, the one
     validation) from the config Hydra composed; no module below them reads a DictConfig.
 
-    ``values`` is the resolved config as nested plain dicts and lists; ``claims_hash`` the claims
-    table's hash that a run starting from step 0 records (:mod:`lucas2019.provenance`; None:
-    recorded null).
+    ``values`` is the resolved config as nested plain dicts and lists. How the run was started,
+    as the command knows it: ``claims_hash``, the claims table's hash that a run starting from
+    step 0 records (:mod:`lucas2019.provenance`; None: recorded null); ``overrides``, its
+    command-line overrides, and ``launcher``, how it is trained when on its own (result.json's
+    ``overrides`` and ``launcher``, :mod:`lucas2019.launch`; () and None outside Hydra).
     """
 
     values: Mapping[str, Any]
@@ -585,9 +587,17 @@ class RunConfig:
     result: Mapping[str, Any]  # :func:`result_config`: what decides the run's result
     unresolved: Mapping[str, Any]  # the config with its interpolations, for :meth:`result_at`
     claims_hash: str | None = None
+    overrides: tuple[str, ...] = ()
+    launcher: str | None = None
 
     @classmethod
-    def from_config(cls, cfg: DictConfig, claims_hash: str | None = None) -> RunConfig:
+    def from_config(
+        cls,
+        cfg: DictConfig,
+        claims_hash: str | None = None,
+        overrides: Sequence[str] = (),
+        launcher: str | None = None,
+    ) -> RunConfig:
         """Validate ``cfg`` (:func:`validate`: raises :class:`ConfigError`) and copy its values."""
         validate(cfg)
         unresolved = OmegaConf.to_container(cfg, resolve=False)
@@ -598,6 +608,8 @@ class RunConfig:
             result=result_config(cfg),
             unresolved=unresolved,
             claims_hash=claims_hash,
+            overrides=tuple(overrides),
+            launcher=launcher,
         )
 
     @property

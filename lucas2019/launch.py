@@ -14,6 +14,7 @@ from hydra.types import RunMode
 
 from lucas2019.config import RunConfig
 from lucas2019.tracking import Tracker, WandbTracker, wandb_mode
+from lucas2019.trainer import STACKED_LAUNCHER
 
 
 def train_multirun(overrides: Sequence[str], sweep_dir: Path) -> list[str]:
@@ -50,6 +51,23 @@ def set_torch_threads(configured: int | None) -> int:
     if threads is not None:
         torch.set_num_threads(int(threads))
     return torch.get_num_threads()
+
+
+def job_launcher() -> str | None:
+    """result.json's ``launcher`` of a run trained on its own: the hydra/launcher of its Hydra job
+    ('basic', 'local_parallel', 'slurm', ...; None outside Hydra). A job that hydra/launcher=
+    vectorized ran on its own records 'vectorized_alone'; stacked members record
+    :data:`lucas2019.trainer.STACKED_LAUNCHER`."""
+    if not HydraConfig.initialized():
+        return None
+    choice = HydraConfig.get().runtime.choices.get("hydra/launcher")
+    return f"{choice}_alone" if choice == STACKED_LAUNCHER else choice
+
+
+def job_overrides() -> list[str]:
+    """The command-line overrides of this Hydra job (result.json's ``overrides``; [] outside
+    Hydra)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def run_dir() -> Path:

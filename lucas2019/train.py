@@ -29,7 +29,15 @@ from lucas2019.config import (
     register_resolvers,
 )
 from lucas2019.data import DATA_ERRORS
-from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
+from lucas2019.launch import (
+    is_multirun,
+    job_launcher,
+    job_logs,
+    job_overrides,
+    make_tracker,
+    run_dir,
+    set_torch_threads,
+)
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
 from paper_figures.claims.table import table_hash
@@ -62,7 +70,9 @@ def main(cfg: DictConfig) -> float | None:
     tracker = None
     exit_code = 1
     try:
-        run = RunConfig.from_config(cfg, claims_hash=table_hash())
+        run = RunConfig.from_config(
+            cfg, claims_hash=table_hash(), overrides=job_overrides(), launcher=job_launcher()
+        )
         _check_run_dir(run, out)
         threads = set_torch_threads(run.values["torch_threads"])
         log.info("run folder %s (torch threads: %d)", out, threads)

@@ -125,7 +125,7 @@ def train(
         return prepared
     with _stop_on_signals() as stop:
         prepared.loop.run(stop)
-    return prepared.finish(launcher=_launcher())
+    return prepared.finish(launcher=run.launcher)
 
 
 @dataclass
@@ -141,7 +141,7 @@ class Run:
         """Final evaluation and result.json (``launcher``: how the run was trained); the result."""
         return self.loop.finish(
             dataset=self.dataset,
-            overrides=_overrides(),
+            overrides=list(self.config.overrides),
             experiment=self.config.values["experiment"]["name"],
             launcher=launcher,
         )
@@ -604,25 +604,6 @@ def _rng_states(noise: torch.Generator | None) -> dict:
     elif noise is not None:
         states["cuda_rng"][noise.device.index] = noise.get_state()
     return states
-
-
-def _launcher() -> str | None:
-    """result.json's ``launcher`` of a run trained on its own: the hydra/launcher of its Hydra job
-    ('basic', 'local_parallel', 'slurm', ...; None outside Hydra). A job that hydra/launcher=
-    vectorized ran on its own records 'vectorized_alone'; stacked members record
-    :data:`STACKED_LAUNCHER`."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return None
-    choice = HydraConfig.get().runtime.choices.get("hydra/launcher")
-    return f"{choice}_alone" if choice == STACKED_LAUNCHER else choice
-
-
-def _overrides() -> list[str]:
-    from hydra.core.hydra_config import HydraConfig
-
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def _to_list(values: Any) -> list:

@@ -29,6 +29,7 @@ from test_stacked import assert_same_run
 
 from lucas2019 import grouping, trainer
 from lucas2019.config import RunConfig, compose_config, job_values
+from lucas2019.launch import job_launcher
 from paper_figures.claims.table import table_hash
 
 FIG5_SMOKE = ["experiment=fig5_fixed_sigma", "scale=smoke"]
@@ -189,11 +190,11 @@ def test_the_cpu_rule_counts_the_batch_not_the_training_set():
 def test_a_run_trained_on_its_own_records_its_launcher(launcher, recorded):
     """result.json's launcher of a normal run: its job's hydra/launcher; 'vectorized' is kept for
     stacked members (tests/test_stacked.py), so a job the vectorized launcher left alone says so."""
-    assert trainer._launcher() is None  # outside Hydra
+    assert job_launcher() is None  # outside Hydra
     cfg = compose_config("train", [f"hydra/launcher={launcher}"], return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     try:
-        assert trainer._launcher() == recorded
+        assert job_launcher() == recorded
     finally:
         HydraConfig.instance().cfg = None
 

@@ -254,7 +254,7 @@ def _run_group(
     """The three phases of a stacked unit (see the module docstring)."""
     from lucas2019 import stacked
     from lucas2019.config import RunConfig
-    from lucas2019.launch import set_torch_threads
+    from lucas2019.launch import job_overrides, set_torch_threads
     from lucas2019.trainer import Preempted
     from paper_figures.claims.table import table_hash
 
@@ -271,7 +271,7 @@ def _run_group(
         context = partial(_as_member, i, hydra_cfg)
         with context():  # its run_dir resolves to its job's folder
             try:  # the member's one validation, as the train command's
-                run = RunConfig.from_config(cfg, claims_hash=claims)
+                run = RunConfig.from_config(cfg, claims_hash=claims, overrides=job_overrides())
             except Exception as error:  # its job reports it, in phase 3
                 outcomes[i] = error
                 continue
