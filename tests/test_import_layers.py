@@ -35,6 +35,8 @@ ENTRY_MODULES = (
     "lucas2019.train",
     "lucas2019.reproduce",
     "lucas2019.analytic",
+    "lucas2019.why_mse",
+    "lucas2019.diagnose",
     "lucas2019.data.info",
     "lucas2019.sweep_report",
 )
