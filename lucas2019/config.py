@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -26,15 +25,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 from lucas2019 import data
+from lucas2019.conf_files import CONF_DIR, paper_sigma2_grid
 from lucas2019.data import digits
 from lucas2019.likelihood_names import LIKELIHOODS, SIGMA2_OPTIMS, SIGMA2_SWITCHES
 from lucas2019.mitigations import FREE_BITS_VARIANTS, MITIGATIONS
 from lucas2019.models import DEVICES, ENCODERS, LINEAR_MODELS, MODELS, OBJECTIVES
 from lucas2019.tracking import WANDB_MODES
 
-# The configs live at the repository's top level; an absolute path works for `python -m`, console
-# scripts and tests alike.
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 LOGGERS = ("none", "wandb")  # the options of conf/logger/
 
 
@@ -196,15 +193,7 @@ class AnalyticSettings:
     latent_dim: int = 200  # k for the σ² tables (clipped to d)
     k_max: int = 300  # likelihood-vs-k curve for k = 0..min(d - 1, k_max)
     reference_k: int = 50  # the fixed-σ² curve uses the MLE σ² at this k (clipped), as in Fig. 2
-    # the paper's σ² grid, read from its one copy: the sweep of conf/sweep/paper_sigma2_grid.yaml
-    sigma2_grid: list[float] = field(
-        default_factory=lambda: [
-            float(s)
-            for s in OmegaConf.load(Path(CONF_DIR, "sweep", "paper_sigma2_grid.yaml"))[
-                "likelihood.sigma2"
-            ].split(",")
-        ]
-    )
+    sigma2_grid: list[float] = field(default_factory=paper_sigma2_grid)  # the paper's grid
     landscape_points: int = 41
 
 
@@ -575,6 +564,81 @@ def validate(cfg: DictConfig) -> None:
     _check_model(cfg)
     _check_sigma2_rule(cfg.likelihood, cfg.trainer.max_steps)
     _check_mitigation(cfg)
+
+
+# --- a validated config as plain values: what the library reads ---------------------------------
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated training config as plain values: all that the trainer, the stacked trainer
+    and the run folder read of it. The commands build it once (:meth:`from_config`, the one
+    validation) from the config Hydra composed; no module below them reads a DictConfig.
+
+    ``values`` is the resolved config as nested plain dicts and lists. How the run was started,
+    as the command knows it: ``claims_hash``, the claims table's hash that a run starting from
+    step 0 records (:mod:`lucas2019.provenance`; None: recorded null); ``overrides``, its
+    command-line overrides, and ``launcher``, how it is trained when on its own (result.json's
+    ``overrides`` and ``launcher``, :mod:`lucas2019.launch`; () and None outside Hydra).
+    """
+
+    values: Mapping[str, Any]
+    yaml: str  # ``values`` as YAML, the body of the run folder's config.yaml
+    result: Mapping[str, Any]  # :func:`result_config`: what decides the run's result
+    unresolved: Mapping[str, Any]  # the config with its interpolations, for :meth:`result_at`
+    claims_hash: str | None = None
+    overrides: tuple[str, ...] = ()
+    launcher: str | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: DictConfig,
+        claims_hash: str | None = None,
+        overrides: Sequence[str] = (),
+        launcher: str | None = None,
+    ) -> RunConfig:
+        """Validate ``cfg`` (:func:`validate`: raises :class:`ConfigError`) and copy its values."""
+        validate(cfg)
+        unresolved = OmegaConf.to_container(cfg, resolve=False)
+        unresolved.pop("hydra", None)
+        return cls(
+            values=OmegaConf.to_container(cfg, resolve=True),
+            yaml=OmegaConf.to_yaml(cfg, resolve=True),
+            result=result_config(cfg),
+            unresolved=unresolved,
+            claims_hash=claims_hash,
+            overrides=tuple(overrides),
+            launcher=launcher,
+        )
+
+    @property
+    def max_steps(self) -> int:
+        """``trainer.max_steps``: the run's length in optimiser steps."""
+        return int(self.values["trainer"]["max_steps"])
+
+    @property
+    def job(self) -> dict[str, Any]:
+        """The values less ``run_dir``: the job's config as :mod:`lucas2019.grouping` compares
+        it (as :func:`job_values` of the config it was built from)."""
+        return {key: value for key, value in self.values.items() if key != "run_dir"}
+
+    def result_at(self, max_steps: int) -> dict[str, Any]:
+        """:attr:`result` with ``trainer.max_steps`` set to ``max_steps``: a schedule written
+        relative to the run's length (``${halve:${trainer.max_steps}}``) moves with it."""
+        cfg = OmegaConf.create(dict(self.unresolved))
+        cfg.trainer.max_steps = max_steps
+        return result_config(cfg)
+
+
+def job_values(cfg: DictConfig) -> dict[str, Any]:
+    """A sweep job's resolved config as plain nested dicts, without ``hydra`` and ``run_dir`` (a
+    per-job folder that resolves only inside its Hydra job): what :mod:`lucas2019.grouping`
+    plans with, before the job runs."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    for key in ("hydra", "run_dir"):
+        plain.pop(key, None)
+    return OmegaConf.to_container(OmegaConf.create(plain), resolve=True)
 
 
 def validate_analytic(cfg: DictConfig) -> None:

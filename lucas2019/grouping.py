@@ -3,7 +3,9 @@
 ``hydra/launcher=vectorized`` (hydra_plugins/lucas2019_launcher) trains every group of jobs that
 differ only in :data:`VARYING_KEYS` as one stacked model (:mod:`lucas2019.stacked`) and runs every
 other job on its own, as ``local_parallel`` would. This module decides the groups: pure functions
-of the jobs' resolved configs (:func:`describe`: plain nested dicts), testable without Hydra.
+of the jobs' resolved configs as plain nested dicts without ``run_dir``
+(:func:`lucas2019.config.job_values`, :attr:`lucas2019.config.RunConfig.job`), testable without
+Hydra.
 
 A job is stackable when the stacked trainer supports everything it asks for
 (:func:`unsupported`); stackable jobs whose configs agree on every key but :data:`VARYING_KEYS`
@@ -19,8 +21,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from omegaconf import DictConfig, OmegaConf
 
 from lucas2019 import data
 from lucas2019.mitigations import MITIGATIONS
@@ -57,17 +57,8 @@ class Unit:
     reason: str
 
 
-def describe(cfg: DictConfig) -> dict[str, Any]:
-    """A job's resolved config as a plain nested dict, without ``hydra`` and ``run_dir`` (a
-    per-job folder that only resolves inside its Hydra job)."""
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    for key in ("hydra", "run_dir"):
-        plain.pop(key, None)
-    return OmegaConf.to_container(OmegaConf.create(plain), resolve=True)
-
-
 def unsupported(job: Mapping[str, Any]) -> str | None:
-    """Why the stacked trainer cannot train ``job`` (a :func:`describe` dict); None if it can."""
+    """Why the stacked trainer cannot train ``job`` (a job's config, plain); None if it can."""
     model, likelihood = job["model"]["name"], job["likelihood"]
     if model not in STACKABLE_MODELS:
         return f"model={model} is not stacked (stacked: {', '.join(STACKABLE_MODELS)})"
@@ -149,7 +140,7 @@ def plan(
     workers: int = 1,
     cuda_available: bool = False,
 ) -> list[Unit]:
-    """The units that train ``jobs`` (:func:`describe` dicts; None: a config that could not be
+    """The units that train ``jobs`` (the jobs' configs, plain; None: a config that could not be
     read, run on its own so that its job reports the error), in the order of their first job.
 
     ``stack`` is one of :data:`STACK_MODES`. A stacked group on CPU is split into up to

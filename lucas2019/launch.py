@@ -11,9 +11,10 @@ from pathlib import Path
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
 
+from lucas2019.config import RunConfig
 from lucas2019.tracking import Tracker, WandbTracker, wandb_mode
+from lucas2019.trainer import STACKED_LAUNCHER
 
 
 def train_multirun(overrides: Sequence[str], sweep_dir: Path) -> list[str]:
@@ -34,13 +35,14 @@ def is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def set_torch_threads(cfg: DictConfig) -> int:
-    """Choose torch's intra-op threads: the config value, else SLURM's CPUs, else 1 per job.
+def set_torch_threads(configured: int | None) -> int:
+    """Choose torch's intra-op threads: ``configured`` (the config's ``torch_threads``), else
+    SLURM's CPUs, else 1 per job; returns the number set.
 
     Parallel launchers run one job per core; two threads per job there made jobs tens of times
     slower on two cores, so a job of a non-sequential multirun gets one thread.
     """
-    threads = cfg.get("torch_threads")
+    threads = configured
     if threads is None and os.environ.get("SLURM_CPUS_PER_TASK"):
         threads = int(os.environ["SLURM_CPUS_PER_TASK"])
     if threads is None and is_multirun():
@@ -49,6 +51,23 @@ def set_torch_threads(cfg: DictConfig) -> int:
     if threads is not None:
         torch.set_num_threads(int(threads))
     return torch.get_num_threads()
+
+
+def job_launcher() -> str | None:
+    """result.json's ``launcher`` of a run trained on its own: the hydra/launcher of its Hydra job
+    ('basic', 'local_parallel', 'slurm', ...; None outside Hydra). A job that hydra/launcher=
+    vectorized ran on its own records 'vectorized_alone'; stacked members record
+    :data:`lucas2019.trainer.STACKED_LAUNCHER`."""
+    if not HydraConfig.initialized():
+        return None
+    choice = HydraConfig.get().runtime.choices.get("hydra/launcher")
+    return f"{choice}_alone" if choice == STACKED_LAUNCHER else choice
+
+
+def job_overrides() -> list[str]:
+    """The command-line overrides of this Hydra job (result.json's ``overrides``; [] outside
+    Hydra)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def run_dir() -> Path:
@@ -98,16 +117,18 @@ class _StartsOnFirstReport(Tracker):
             self._tracker.finish(exit_code=exit_code)
 
 
-def make_tracker(cfg: DictConfig) -> Tracker:
-    """A W&B tracker when ``logger=wandb`` (group = experiment/sweep, name = overrides).
+def make_tracker(run: RunConfig) -> Tracker:
+    """A W&B tracker when the config ``run`` has ``logger=wandb`` (group = experiment/sweep,
+    name = overrides).
 
     The W&B run starts at the trainer's first report; a bad W&B mode is raised here, at once.
     """
-    if cfg.logger.name != "wandb":
+    values = run.values
+    if values["logger"]["name"] != "wandb":
         return Tracker()
-    wandb_mode(cfg.logger)
+    wandb_mode(values["logger"])
     hydra = HydraConfig.get()
-    experiment = cfg.experiment.name or "train"
+    experiment = values["experiment"]["name"] or "train"
     if is_multirun():
         group = f"{experiment}/{Path(hydra.sweep.dir).name}"
         name = hydra.job.override_dirname or f"job{hydra.job.num}"
@@ -117,6 +138,10 @@ def make_tracker(cfg: DictConfig) -> Tracker:
     folder = str(run_dir())
     return _StartsOnFirstReport(
         lambda: WandbTracker(
-            cfg, group=group, name=name, job_type=str(cfg.likelihood.name), run_dir=folder
+            values,
+            group=group,
+            name=name,
+            job_type=str(values["likelihood"]["name"]),
+            run_dir=folder,
         )
     )

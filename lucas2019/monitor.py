@@ -1,7 +1,7 @@
 """Collapse measures from inside any training loop: ``CollapseMonitor(every=100).update(...)``.
 
 Every ``every`` steps the monitor turns the batch's encoder outputs into a
-:class:`lucas2019.diagnose.CollapseReport` and logs its numbers (:meth:`CollapseReport.scalars`,
+:class:`lucas2019.collapse.CollapseReport` and logs its numbers (:meth:`CollapseReport.scalars`,
 each key prefixed with ``collapse/``): to the active W&B run by default, to a CSV file, or to a
 callback. Between reports ``update`` only counts, so the loop pays for the measures once per
 ``every`` steps.
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import linear_vae
-from lucas2019.diagnose import ArrayLike, CollapseReport, collapse_report, data_spectrum
+from lucas2019.collapse import ArrayLike, CollapseReport, collapse_report, data_spectrum
 from lucas2019.loss_recipes import LossRecipe
 
 Row = dict[str, Any]
@@ -48,7 +48,7 @@ class CollapseMonitor:
             time of the report; none active: only :attr:`history`), a path for a CSV file (header
             written when the file is new or empty, rows appended), or a callable ``f(row, step)``.
         sigma2, loss_recipe, batch_size: the σ² of the linear theory's prediction, as in
-            :func:`lucas2019.diagnose.collapse_report`.
+            :func:`lucas2019.collapse.collapse_report`.
         data: the training data (n, d) or its ``linear_vae.Spectrum``; its spectrum is computed
             once here, so the prediction costs nothing per report. Without it no prediction.
         report_options: ``eps``, ``delta``, ``eps_grid``, ``active_threshold``, ``mi_samples``,

@@ -5,6 +5,11 @@ started (:mod:`paper_figures.verdict_record`), so every run records, at its firs
 claims-table hash, the package's git commit and the start time (result.json's ``claims_hash``,
 ``git_commit`` and ``started_utc``, :mod:`lucas2019.run_schema`); a resumed or extended run keeps
 those of its first start.
+
+The claims table belongs to the layer above this package (``paper_figures``), so its hash is not
+read here: the commands that start runs (``lucas2019.train``, the vectorized launcher) read it and
+hand it down as a value. A run started through the library API without one records
+``claims_hash`` null (and its commit and start time as any run).
 """
 
 from __future__ import annotations
@@ -26,16 +31,6 @@ UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 def utc_now() -> str:
     """The current time as ISO 8601 UTC to the second, e.g. '2026-12-07T09:12:03Z'."""
     return datetime.datetime.now(datetime.timezone.utc).strftime(UTC_FORMAT)
-
-
-@functools.cache
-def claims_hash() -> str:
-    """The hash of the claims table this process judges with
-    (:func:`paper_figures.claims.table.table_hash`)."""
-    # paper_figures is a layer above lucas2019: imported here only, when a run starts
-    from paper_figures.claims.table import table_hash
-
-    return table_hash()
 
 
 @functools.cache
@@ -64,6 +59,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def at_start() -> dict[str, str]:
-    """The provenance of a run starting now, keys :data:`KEYS`."""
-    return dict(zip(KEYS, (claims_hash(), git_commit(), utc_now()), strict=True))
+def at_start(claims_hash: str | None) -> dict[str, str | None]:
+    """The provenance of a run starting now, keys :data:`KEYS`; ``claims_hash`` is the claims
+    table's hash as the command that starts the run read it (None: not known, recorded null)."""
+    return dict(zip(KEYS, (claims_hash, git_commit(), utc_now()), strict=True))

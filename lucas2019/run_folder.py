@@ -1,7 +1,7 @@
 """What a run folder holds, and what a rerun into it may do: reuse, resume, extend or refuse.
 
 A run's *fingerprint* is every config value that decides its result
-(:func:`lucas2019.config.result_config`: the resolved config less bookkeeping, cadence and
+(:attr:`lucas2019.config.RunConfig.result`: the resolved config less bookkeeping, cadence and
 ``trainer.max_steps``) plus :data:`DATA_KEY`, a SHA-256 of the data arrays actually loaded, so the
 same files reached by two paths are the same data and changed files are not. The trainer stores it
 in ``config.yaml``, every checkpoint and ``result.json``.
@@ -28,7 +28,6 @@ newest does not load the previous one is used, with a warning naming both; if no
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -41,9 +40,8 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 import yaml
-from omegaconf import DictConfig, OmegaConf, read_write
 
-from lucas2019.config import result_config
+from lucas2019.config import RunConfig
 from lucas2019.io import atomic_write, atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -105,14 +103,14 @@ def data_sha256(x_train: np.ndarray, x_test: np.ndarray | None) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(cfg: DictConfig, x_train: np.ndarray, x_test: np.ndarray | None) -> dict[str, Any]:
-    """The run's fingerprint: {dotted config key: value} of :func:`result_config`, plus
+def fingerprint(run: RunConfig, x_train: np.ndarray, x_test: np.ndarray | None) -> dict[str, Any]:
+    """The run's fingerprint: {dotted config key: value} of the config's ``result``, plus
     :data:`DATA_KEY` for the arrays ``x_train`` (n_train, d) and ``x_test`` (n_test, d) or None.
 
     Values are plain JSON values, so the fingerprint reads back equal from YAML, JSON or a
     checkpoint.
     """
-    values = json.loads(json.dumps(result_config(cfg)))
+    values = json.loads(json.dumps(run.result))
     return {**values, DATA_KEY: data_sha256(x_train, x_test)}
 
 
@@ -139,11 +137,11 @@ def finished_result(run_dir: str | os.PathLike) -> dict | None:
     return result if result is not None and result.get("status") in FINISHED else None
 
 
-def check_rerun(run_dir: str | os.PathLike, cfg: DictConfig, current: dict[str, Any]) -> Rerun:
-    """Decide what a run of ``cfg`` (fingerprint ``current``) does in ``run_dir``.
+def check_rerun(run_dir: str | os.PathLike, run: RunConfig, current: dict[str, Any]) -> Rerun:
+    """Decide what a run of the config ``run`` (fingerprint ``current``) does in ``run_dir``.
 
     Compares ``current`` with the fingerprints recorded in config.yaml and result.json, and
-    ``cfg.trainer.max_steps`` with a finished run's length. Raises :class:`RunRefused` if they
+    ``trainer.max_steps`` with a finished run's length. Raises :class:`RunRefused` if they
     differ or the run would be shorter; writes nothing. A folder written before fingerprints were
     recorded is accepted with a warning (its config cannot be checked).
     """
@@ -154,7 +152,7 @@ def check_rerun(run_dir: str | os.PathLike, cfg: DictConfig, current: dict[str, 
     records = {name: r for name, r in ((CONFIG_FILE, config), (RESULT_FILE, done)) if r}
     recorded = {n: r[FINGERPRINT_KEY] for n, r in records.items() if FINGERPRINT_KEY in r}
     for name, values in recorded.items():
-        _refuse_if_different(run_dir / name, values, current, cfg, recorded_steps)
+        _refuse_if_different(run_dir / name, values, current, run, recorded_steps)
     if records and not recorded:
         log.warning(
             "%s was written before run folders recorded a fingerprint: whether it holds a run of "
@@ -163,7 +161,7 @@ def check_rerun(run_dir: str | os.PathLike, cfg: DictConfig, current: dict[str, 
         )
     if done is None:
         return Rerun()
-    steps, max_steps = int(done["step"]), int(cfg.trainer.max_steps)
+    steps, max_steps = int(done["step"]), run.max_steps
     if done["status"] == "completed" and max_steps == steps:
         return Rerun(reuse=done)
     # A run extended past this length (reproduce --until-decided) is kept as it is, a run is never
@@ -193,13 +191,13 @@ def check_rerun(run_dir: str | os.PathLike, cfg: DictConfig, current: dict[str, 
 
 
 def _check_checkpoint(
-    path: Path, payload: Mapping[str, Any], cfg: DictConfig, current: dict[str, Any]
+    path: Path, payload: Mapping[str, Any], run: RunConfig, current: dict[str, Any]
 ) -> None:
     """Raise :class:`RunRefused` if the checkpoint ``payload`` (loaded from ``path``) was written
-    by a different config or is past ``cfg.trainer.max_steps``."""
+    by a different config or is past the config's ``trainer.max_steps``."""
     if isinstance(payload.get(FINGERPRINT_KEY), dict):
-        _refuse_if_different(path, payload[FINGERPRINT_KEY], current, cfg, recorded_steps=None)
-    step, max_steps = int(payload["step"]), int(cfg.trainer.max_steps)
+        _refuse_if_different(path, payload[FINGERPRINT_KEY], current, run, recorded_steps=None)
+    step, max_steps = int(payload["step"]), run.max_steps
     if step > max_steps:
         raise RunRefused(
             f"refused: {path} is at step {step}, past trainer.max_steps={max_steps}; a run "
@@ -211,15 +209,15 @@ def _refuse_if_different(
     source: Path,
     recorded: Mapping[str, Any],
     current: dict[str, Any],
-    cfg: DictConfig,
+    run: RunConfig,
     recorded_steps: int | None,
 ) -> None:
     diffs = differences(recorded, current)
     if not diffs:
         return
-    max_steps = int(cfg.trainer.max_steps)
+    max_steps = run.max_steps
     follows = (
-        _follow_max_steps(cfg, recorded_steps, diffs)
+        _follow_max_steps(run, recorded_steps, diffs)
         if recorded_steps is not None and recorded_steps != max_steps
         else set()
     )
@@ -246,12 +244,9 @@ def _refuse_if_different(
     raise RunRefused("\n".join(lines))
 
 
-def _follow_max_steps(cfg: DictConfig, recorded_steps: int, diffs: dict[str, tuple]) -> set[str]:
+def _follow_max_steps(run: RunConfig, recorded_steps: int, diffs: dict[str, tuple]) -> set[str]:
     """The differing keys whose value is the folder's again once trainer.max_steps is too."""
-    at_recorded = copy.deepcopy(cfg)
-    with read_write(at_recorded):
-        at_recorded.trainer.max_steps = recorded_steps
-    values = json.loads(json.dumps(result_config(at_recorded)))
+    values = json.loads(json.dumps(run.result_at(recorded_steps)))
     return {k for k, (old, _) in diffs.items() if k in values and values[k] == old}
 
 
@@ -268,11 +263,11 @@ def _override(value: Any) -> str:
     return repr(value) if isinstance(value, str) and not value.isidentifier() else str(value)
 
 
-def write_config(run_dir: Path, cfg: DictConfig, current: dict[str, Any]) -> Path:
+def write_config(run_dir: Path, run: RunConfig, current: dict[str, Any]) -> Path:
     """Write config.yaml (the resolved config and its fingerprint) once a run is accepted, and
     drop a stale :data:`JOB_ERROR_FILE` (:func:`clear_job_error`)."""
     clear_job_error(run_dir)
-    text = OmegaConf.to_yaml(cfg, resolve=True)
+    text = run.yaml
     text += yaml.safe_dump({FINGERPRINT_KEY: current}, sort_keys=True, allow_unicode=True)
     return atomic_write_text(run_dir / CONFIG_FILE, text)
 
@@ -301,7 +296,7 @@ def save_checkpoint(run_dir: Path, payload: dict) -> Path:
 
 def load_checkpoint(
     run_dir: Path,
-    cfg: DictConfig,
+    run: RunConfig,
     current: dict[str, Any],
     restore: Callable[[dict], T],
 ) -> T | None:
@@ -325,7 +320,7 @@ def load_checkpoint(
         except Exception as error:
             failures.append(f"{path} ({_first_line(error)})")
             continue
-        _check_checkpoint(path, payload, cfg, current)
+        _check_checkpoint(path, payload, run, current)
         try:
             restored = restore(payload)
         except Exception as error:

@@ -185,14 +185,15 @@ RESULT_JSON: tuple[ResultKey, ...] = (
     ResultKey("fingerprint", MAPPING, NO_UNIT, "every config value that decides the result, "
               "and the data's SHA-256 (lucas2019.run_folder)"),
     ResultKey("claims_hash", TEXT, NO_UNIT, "hash of the claims table in force when the run "
-              "first started (paper_figures.claims.table.table_hash); null for a run begun "
-              "before runs recorded it", column="claims_hash"),
+              "first started (paper_figures.claims.table.table_hash, read by the command that "
+              "started it); null for a run begun before runs recorded it, or started through "
+              "the library API without it (lucas2019.provenance)", column="claims_hash"),
     ResultKey("git_commit", TEXT, NO_UNIT, "git commit of the package's checkout when the run "
-              "first started, or the package version outside a checkout; null as claims_hash",
-              column="git_commit"),
+              "first started, or the package version outside a checkout; null for a run begun "
+              "before runs recorded it", column="git_commit"),
     ResultKey("started_utc", TEXT, NO_UNIT, "when the run first started, ISO 8601 UTC "
-              "(e.g. 2026-12-07T09:12:03Z); a resumed or extended run keeps it; null as "
-              "claims_hash", column="started_utc"),
+              "(e.g. 2026-12-07T09:12:03Z); a resumed or extended run keeps it; null for a run "
+              "begun before runs recorded it", column="started_utc"),
 )  # fmt: skip
 
 CONFIG_COLUMNS: tuple[ConfigColumn, ...] = (

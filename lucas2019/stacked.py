@@ -2,7 +2,7 @@
 run folder.
 
 Each member is prepared exactly as :func:`lucas2019.trainer.train` prepares a run
-(:func:`lucas2019.trainer.prepare`: the same validation, seeded initialisation and run-folder rules:
+(:func:`lucas2019.trainer.prepare`: the same seeded initialisation and run-folder rules:
 reuse, resume, extend or refuse, each member on its own), and its training noise comes from its
 own generator, which starts from the global RNG state its separate run would draw from. The group
 trains in the normal trainer's loop (:class:`lucas2019.training_loop.TrainingLoop`: the step
@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from lucas2019 import grouping, trainer
 from lucas2019.allocator import keep_freed_memory
+from lucas2019.config import RunConfig
 from lucas2019.tracking import Tracker
 from lucas2019.training_loop import Preempted, TrainingLoop, stop_on_signals
 
@@ -47,21 +47,21 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Member:
-    """One run of a group: its config, run folder (None: ``cfg.run_dir``), tracker, and the
-    context that its own work (preparing, metrics rows, checkpoints, result) runs in, e.g. its
-    Hydra job's config and log file."""
+    """One run of a group: its validated config, run folder (None: the config's ``run_dir``),
+    tracker, and the context that its own work (preparing, metrics rows, checkpoints, result)
+    runs in, e.g. its Hydra job's config and log file."""
 
-    cfg: DictConfig
+    run: RunConfig
     run_dir: Path | None = None
     tracker: Tracker | None = None
     context: Callable[[], AbstractContextManager] = field(default=contextlib.nullcontext)
 
 
-def check_group(cfgs: Sequence[DictConfig]) -> None:
+def check_group(runs: Sequence[RunConfig]) -> None:
     """Raise ValueError unless the configs can be trained as one stacked group: every one
     supported (:func:`lucas2019.grouping.unsupported`) and all alike but for
     :data:`lucas2019.grouping.VARYING_KEYS`."""
-    jobs = [grouping.describe(cfg) for cfg in cfgs]
+    jobs = [run.job for run in runs]
     for i, job in enumerate(jobs):
         reason = grouping.unsupported(job)
         if reason is not None:
@@ -80,19 +80,19 @@ def train_group(members: Sequence[Member]) -> list[dict | Exception]:
     :func:`lucas2019.trainer.train` would.
 
     Returns, per member, its result dict (as ``train`` returns it: trained, or reused from its
-    folder) or the exception that ended it (a config error, a refused folder, unreadable
+    folder) or the exception that ended it (missing data files, a refused folder, unreadable
     checkpoints, or an error while training, which ends the members still training). Raises
     ValueError before any work if the configs cannot be stacked together (:func:`check_group`),
     and :class:`lucas2019.trainer.Preempted` after SIGTERM/SIGUSR1, once every member training has
     saved a checkpoint.
     """
-    check_group([m.cfg for m in members])
+    check_group([m.run for m in members])
     outcomes: list[dict | Exception | None] = [None] * len(members)
     runs: dict[int, trainer.Run] = {}
     for i, member in enumerate(members):
         with member.context():
             try:
-                run = trainer.prepare(member.cfg, member.run_dir, member.tracker)
+                run = trainer.prepare(member.run, member.run_dir, member.tracker)
             except Exception as error:
                 log.warning("not trained: %s", error)
                 outcomes[i] = error

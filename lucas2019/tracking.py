@@ -10,14 +10,15 @@ later) is caught, reported with one warning, and turns the tracker into a no-op.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
 
 from lucas2019.run_schema import WANDB_SUMMARY_KEYS
 
@@ -44,14 +45,15 @@ class Tracker:
 NullTracker = Tracker
 
 
-def wandb_mode(logger_cfg: DictConfig) -> str:
-    """The W&B mode for this process: ``WANDB_MODE`` if set (non-empty), else ``logger.mode``.
+def wandb_mode(logger: Mapping[str, Any]) -> str:
+    """The W&B mode for this process: ``WANDB_MODE`` if set (non-empty), else ``logger.mode``
+    (``logger``: the config's ``logger`` node, plain).
 
     Returns one of :data:`WANDB_MODES`. Raises ValueError for any other value, naming where it
     came from, before anything starts.
     """
     env = os.environ.get("WANDB_MODE", "").strip()
-    source, mode = ("WANDB_MODE", env) if env else ("logger.mode", str(logger_cfg.mode))
+    source, mode = ("WANDB_MODE", env) if env else ("logger.mode", str(logger["mode"]))
     if mode not in WANDB_MODES:
         raise ValueError(
             f"{source}={mode!r} is not a W&B mode this package supports; allowed: "
@@ -69,11 +71,15 @@ class WandbTracker(Tracker):
     a W&B run is being written.
     """
 
-    def __init__(self, cfg: DictConfig, group: str, name: str, job_type: str, run_dir: str) -> None:
-        logger = cfg.logger
+    def __init__(
+        self, values: Mapping[str, Any], group: str, name: str, job_type: str, run_dir: str
+    ) -> None:
+        """``values``: the run's resolved config, plain (:attr:`lucas2019.config.RunConfig.values`),
+        logged as the W&B run's config."""
+        logger = values["logger"]
         self.mode = wandb_mode(logger)  # a bad mode is a config error: raised, not swallowed
         self.run_dir = str(run_dir)
-        self.log_images = bool(logger.log_images)
+        self.log_images = bool(logger["log_images"])
         self.run: Any = None
         self._warned = False
         try:
@@ -86,17 +92,17 @@ class WandbTracker(Tracker):
                 # timeout on a dead network, which init_timeout does not bound.
                 wandb.setup(settings=wandb.Settings(x_disable_viewer=True))
             self.run = wandb.init(
-                project=logger.project,
-                entity=logger.entity,
+                project=logger["project"],
+                entity=logger["entity"],
                 group=group,
                 name=name,
                 job_type=job_type,
-                tags=[str(t) for t in logger.tags],
-                notes=str(cfg.experiment.get("description") or "") or None,
+                tags=[str(t) for t in logger["tags"]],
+                notes=str(values["experiment"].get("description") or "") or None,
                 dir=self.run_dir,
-                config=OmegaConf.to_container(cfg, resolve=True),
+                config=copy.deepcopy(dict(values)),
                 mode=self.mode,
-                settings=wandb.Settings(init_timeout=float(logger.init_timeout_s)),
+                settings=wandb.Settings(init_timeout=float(logger["init_timeout_s"])),
                 reinit="finish_previous",
             )
         except Exception as error:

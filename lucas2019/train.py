@@ -21,11 +21,26 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from lucas2019.config import CONF_DIR, ConfigError, register_configs, register_resolvers, validate
+from lucas2019.config import (
+    CONF_DIR,
+    ConfigError,
+    RunConfig,
+    register_configs,
+    register_resolvers,
+)
 from lucas2019.data import DATA_ERRORS
-from lucas2019.launch import is_multirun, job_logs, make_tracker, run_dir, set_torch_threads
+from lucas2019.launch import (
+    is_multirun,
+    job_launcher,
+    job_logs,
+    job_overrides,
+    make_tracker,
+    run_dir,
+    set_torch_threads,
+)
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
+from paper_figures.claims.table import table_hash
 
 log = logging.getLogger("lucas2019.train")
 register_configs()
@@ -41,7 +56,8 @@ _EXIT_STATUS = {
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Validate, train, and return the final training ELBO (nats per example).
+    """Validate the config (once: the library below reads the :class:`RunConfig` built here),
+    train, and return the final training ELBO (nats per example).
 
     A single run ends with a config error, a refused run folder or unreadable checkpoints by
     printing the message to stderr and exiting (see the module's exit statuses). In a multirun a
@@ -54,12 +70,14 @@ def main(cfg: DictConfig) -> float | None:
     tracker = None
     exit_code = 1
     try:
-        validate(cfg)
-        _check_run_dir(cfg, out)
-        threads = set_torch_threads(cfg)
+        run = RunConfig.from_config(
+            cfg, claims_hash=table_hash(), overrides=job_overrides(), launcher=job_launcher()
+        )
+        _check_run_dir(run, out)
+        threads = set_torch_threads(run.values["torch_threads"])
         log.info("run folder %s (torch threads: %d)", out, threads)
-        tracker = make_tracker(cfg)
-        result = train(cfg, run_dir=out, tracker=tracker)
+        tracker = make_tracker(run)
+        result = train(run, run_dir=out, tracker=tracker)
         exit_code = 0
         log.info(
             "%s: step %d, ELBO %.4f, collapsed %.3f, active units %d",
@@ -98,12 +116,13 @@ def main(cfg: DictConfig) -> float | None:
             tracker.finish(exit_code=exit_code)
 
 
-def _check_run_dir(cfg: DictConfig, out: Path) -> None:
+def _check_run_dir(run: RunConfig, out: Path) -> None:
     """The run folder is Hydra's output folder: ``run_dir`` set on the command line would be
     ignored, so it is refused with the keys that do choose the folder."""
-    if Path(cfg.run_dir).resolve() != out.resolve():
+    run_dir = run.values["run_dir"]
+    if Path(run_dir).resolve() != out.resolve():
         raise ConfigError(
-            f"config key 'run_dir' = {cfg.run_dir!r} is invalid: a run folder is Hydra's output "
+            f"config key 'run_dir' = {run_dir!r} is invalid: a run folder is Hydra's output "
             f"folder ({out}). Choose it with hydra.run.dir=PATH (one run) or "
             "hydra.sweep.dir=PATH (a sweep, one subfolder per job) instead of run_dir."
         )

@@ -12,6 +12,7 @@ without touching the training stream.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import logging
@@ -24,13 +25,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
 
-from lucas2019 import config as config_schema
 from lucas2019 import data, metrics, provenance, run_folder
+from lucas2019.config import RunConfig
 from lucas2019.io import atomic_write_json, atomic_write_text
 from lucas2019.likelihoods import build_likelihood
-from lucas2019.mitigations import Mitigation, build_mitigation
+from lucas2019.mitigations import MITIGATIONS, Mitigation, build_mitigation
 from lucas2019.models import build_model, resolve_device
 from lucas2019.run_schema import METRICS_CSV_COLUMNS
 from lucas2019.schedules import KLSchedule
@@ -45,7 +45,7 @@ STACKED_LAUNCHER = "vectorized"
 
 @dataclass(frozen=True)
 class Settings:
-    """Plain copies of the config values the training loop reads (DictConfig reads are slow)."""
+    """The config values the training loop reads, typed (the loop reads them at every step)."""
 
     max_steps: int
     eval_every: int
@@ -74,51 +74,54 @@ class Settings:
         return KLSchedule(beta=self.beta, beta0=self.beta0, anneal_steps=self.kl_anneal_steps)
 
     @classmethod
-    def from_config(cls, cfg: DictConfig) -> Settings:
+    def from_config(cls, run: RunConfig) -> Settings:
         """Copy the trainer, optimiser and seed values of a validated config."""
-        t, lik = cfg.trainer, cfg.likelihood
+        v = run.values
+        t, lik, optim, mitigation = v["trainer"], v["likelihood"], v["optim"], v["mitigation"]
         return cls(
-            max_steps=int(t.max_steps),
-            eval_every=int(t.eval_every),
-            checkpoint_every=int(t.checkpoint_every),
-            lr=float(cfg.optim.lr),
-            sigma2_lr=float(cfg.optim.lr if lik.sigma2_lr is None else lik.sigma2_lr),
-            sigma2_optim=str(lik.sigma2_optim),
-            sigma2_switch_step=lik.sigma2_switch_step,
-            sigma2_switch_to=lik.sigma2_switch_to,
-            batch_size=None if cfg.optim.batch_size is None else int(cfg.optim.batch_size),
-            beta=float(t.beta),
-            beta0=float(t.beta0),
-            kl_anneal_steps=int(t.kl_anneal_steps),
-            mitigation=OmegaConf.to_object(cfg.mitigation),
-            n_samples=int(t.n_samples),
-            eps_grid=np.linspace(0.0, float(t.eps_max), int(t.eps_points)),
-            delta=float(t.delta),
-            iw_samples=int(t.iw_samples),
-            noise_draws=int(t.noise_draws),
-            progress=bool(t.progress),
-            seed=int(cfg.seed),
+            max_steps=int(t["max_steps"]),
+            eval_every=int(t["eval_every"]),
+            checkpoint_every=int(t["checkpoint_every"]),
+            lr=float(optim["lr"]),
+            sigma2_lr=float(optim["lr"] if lik["sigma2_lr"] is None else lik["sigma2_lr"]),
+            sigma2_optim=str(lik["sigma2_optim"]),
+            sigma2_switch_step=lik["sigma2_switch_step"],
+            sigma2_switch_to=lik["sigma2_switch_to"],
+            batch_size=None if optim["batch_size"] is None else int(optim["batch_size"]),
+            beta=float(t["beta"]),
+            beta0=float(t["beta0"]),
+            kl_anneal_steps=int(t["kl_anneal_steps"]),
+            mitigation=MITIGATIONS[mitigation["name"]].Config(**mitigation),
+            n_samples=int(t["n_samples"]),
+            eps_grid=np.linspace(0.0, float(t["eps_max"]), int(t["eps_points"])),
+            delta=float(t["delta"]),
+            iw_samples=int(t["iw_samples"]),
+            noise_draws=int(t["noise_draws"]),
+            progress=bool(t["progress"]),
+            seed=int(v["seed"]),
         )
 
 
 def train(
-    cfg: DictConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
+    run: RunConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
 ) -> dict:
-    """Train the model ``cfg`` describes and write its run folder; return the result dict.
+    """Train the model the validated config ``run`` describes and write its run folder; return
+    the result dict.
 
-    ``run_dir`` defaults to ``cfg.run_dir``. A folder that already holds a run of the same
-    fingerprint (:mod:`lucas2019.run_folder`) is reused if finished at this length, resumed from
-    its checkpoint if stopped, and extended if completed at fewer steps. Raises
-    :class:`lucas2019.config.ConfigError` for a bad config (before any data is loaded),
+    ``run_dir`` defaults to the config's ``run_dir``. A folder that already holds a run of the
+    same fingerprint (:mod:`lucas2019.run_folder`) is reused if finished at this length, resumed
+    from its checkpoint if stopped, and extended if completed at fewer steps. Raises
     :class:`lucas2019.run_folder.RunRefused` for a folder of another config or a longer run and
     :class:`lucas2019.run_folder.CheckpointUnreadable` when no checkpoint loads (both before the
     folder is written), and :class:`Preempted` after a SIGTERM/SIGUSR1 (checkpoint saved). A
     NaN/inf loss ends the run with ``status='diverged'`` and keeps the last good checkpoint.
     """
-    run = prepare(cfg, run_dir, tracker)
-    if isinstance(run, dict):
-        return run
-    loop = TrainingLoop({0: run.training}, AutogradStep, lambda _: run.finish(launcher=_launcher()))
+    prepared = prepare(run, run_dir, tracker)
+    if isinstance(prepared, dict):
+        return prepared
+    loop = TrainingLoop(
+        {0: prepared.training}, AutogradStep, lambda _: prepared.finish(launcher=run.launcher)
+    )
     with stop_on_signals() as stop:
         loop.run(stop)
     return loop.results[0]
@@ -132,66 +135,66 @@ class Run:
 
     training: TrainingRun
     dataset: data.Dataset
-    cfg: DictConfig
+    config: RunConfig
 
     def finish(self, launcher: str | None) -> dict:
         """Final evaluation and result.json (``launcher``: how the run was trained); the result."""
         return self.training.finish(
             dataset=self.dataset,
-            overrides=_overrides(self.cfg),
-            experiment=self.cfg.experiment.name,
+            overrides=list(self.config.overrides),
+            experiment=self.config.values["experiment"]["name"],
             launcher=launcher,
         )
 
 
 def prepare(
-    cfg: DictConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
+    run: RunConfig, run_dir: str | Path | None = None, tracker: Tracker | None = None
 ) -> Run | dict:
-    """Everything :func:`train` does before its first step, with its errors: validate ``cfg``,
-    load the data, check the run folder, build the model, likelihood and optimisers (seeded with
-    ``cfg.seed``), restore the newest checkpoint and write config.yaml.
+    """Everything :func:`train` does before its first step, with its errors: load the data,
+    check the run folder, build the model, likelihood and optimisers (seeded with the config's
+    ``seed``), restore the newest checkpoint and write config.yaml.
 
-    A run starting from step 0 records its provenance (:mod:`lucas2019.provenance`) and its
+    A run starting from step 0 records its provenance (:mod:`lucas2019.provenance`, with
+    ``run.claims_hash``) and its
     metrics row at step 0, the evaluation of the initial model; a resumed or extended run has both
     from its checkpoint. Returns the folder's finished result when it is reused as is, else the
     :class:`Run`. The global RNG is then the run's training-noise stream (seeded and past the
     initialisation, or the checkpoint's state), which :class:`TrainingLoop` draws from.
     """
-    config_schema.validate(cfg)
-    run_dir = Path(run_dir if run_dir is not None else cfg.run_dir).resolve()
-    settings = Settings.from_config(cfg)
-    dataset, x_train_np, x_test_np = data.load_for_run(
-        OmegaConf.to_container(cfg.dataset, resolve=True)
-    )
-    fingerprint = run_folder.fingerprint(cfg, x_train_np, x_test_np)
-    rerun = run_folder.check_rerun(run_dir, cfg, fingerprint)
+    values = run.values
+    run_dir = Path(run_dir if run_dir is not None else values["run_dir"]).resolve()
+    settings = Settings.from_config(run)
+    dataset, x_train_np, x_test_np = data.load_for_run(copy.deepcopy(values["dataset"]))
+    fingerprint = run_folder.fingerprint(run, x_train_np, x_test_np)
+    rerun = run_folder.check_rerun(run_dir, run, fingerprint)
     if rerun.reuse is not None:
         run_folder.clear_job_error(run_dir)
         return rerun.reuse
     tracker = tracker or NullTracker()
-    device = resolve_device(cfg.device)
+    device = resolve_device(values["device"])
     torch.manual_seed(settings.seed)
     x_train = torch.as_tensor(x_train_np, device=device)
     x_test = None if x_test_np is None else torch.as_tensor(x_test_np, device=device)
     model = build_model(  # the model node is exactly build_model's name, latent_dim and options
         data_dim=dataset.dim,
         image_shape=dataset.image_shape,
-        **OmegaConf.to_container(cfg.model, resolve=True),
+        **copy.deepcopy(values["model"]),
     ).to(device)
     model.set_data_mean(x_train.mean(dim=0))
+    lik = values["likelihood"]
     likelihood = build_likelihood(
-        cfg.likelihood.name,
+        lik["name"],
         data_dim=dataset.dim,
-        sigma2=float(cfg.likelihood.sigma2),
-        per_dim=bool(cfg.likelihood.per_dim),
-        min_sigma2=float(cfg.likelihood.min_sigma2),
+        sigma2=float(lik["sigma2"]),
+        per_dim=bool(lik["per_dim"]),
+        min_sigma2=float(lik["min_sigma2"]),
     ).to(device)
     optimizers = Optimizers(model.parameters(), likelihood.parameters(), settings)
     batches = torch.Generator().manual_seed(settings.seed)
     mitigation = build_mitigation(settings.mitigation)
     state = run_folder.load_checkpoint(
         run_dir,
-        cfg,
+        run,
         fingerprint,
         restore=lambda payload: _restore(
             payload, model, likelihood, optimizers, batches, mitigation
@@ -202,7 +205,7 @@ def prepare(
         log.info("extending the completed run of %d steps to %d", rerun.extends, settings.max_steps)
     elif rerun.extends is not None:
         log.warning("no checkpoint to extend the completed run from: training from step 0")
-    run_folder.write_config(run_dir, cfg, fingerprint)
+    run_folder.write_config(run_dir, run, fingerprint)
 
     loop = TrainingRun(
         settings,
@@ -214,13 +217,13 @@ def prepare(
         x_test,
         run_dir,
         tracker,
-        state or _TrainingState(provenance=provenance.at_start()),
+        state or _TrainingState(provenance=provenance.at_start(run.claims_hash)),
         fingerprint,
         mitigation,
     )
     if not loop.state.rows:  # a fresh run (one preempted at step 0 has its row already)
         loop.evaluate_row(loop.kl_weight(0), sigma2_optimal_batch=None)
-    return Run(loop, dataset, cfg)
+    return Run(loop, dataset, run)
 
 
 class Optimizers:
@@ -558,25 +561,6 @@ def _rng_states(noise: torch.Generator | None) -> dict:
     elif noise is not None:
         states["cuda_rng"][noise.device.index] = noise.get_state()
     return states
-
-
-def _launcher() -> str | None:
-    """result.json's ``launcher`` of a run trained on its own: the hydra/launcher of its Hydra job
-    ('basic', 'local_parallel', 'slurm', ...; None outside Hydra). A job that hydra/launcher=
-    vectorized ran on its own records 'vectorized_alone'; stacked members record
-    :data:`STACKED_LAUNCHER`."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return None
-    choice = HydraConfig.get().runtime.choices.get("hydra/launcher")
-    return f"{choice}_alone" if choice == STACKED_LAUNCHER else choice
-
-
-def _overrides(cfg: DictConfig) -> list[str]:
-    from hydra.core.hydra_config import HydraConfig
-
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def _to_list(values: Any) -> list:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 import linear_vae
 from lucas2019 import data
+from lucas2019.collapse import predict
 from lucas2019.likelihood_names import SIGMA2_MODES
 from lucas2019.loss_recipes import LOSSES, PRESETS, REDUCTIONS, LossRecipe
 
@@ -39,35 +40,6 @@ _DIM_FLAGS = {
     "latent_dim": ("k", "--latent-dim"),
     "batch_size": ("n", "--batch-size"),
 }
-
-
-@dataclass(frozen=True)
-class CollapsePrediction:
-    """The linear theory's answer for one loss on one dataset (σ² in data units²)."""
-
-    sigma2: float  # implied by the loss
-    latent_dim: int  # k, clamped to the data dimension d
-    n_live: int  # #{i ≤ k : λ_i > σ²}
-    sigma2_learned: float  # the pPCA maximum-likelihood σ² at this k
-    n_collapsed_learned: int  # collapsed latents with the learned σ² (0 below the data's rank)
-
-    @property
-    def n_collapsed(self) -> int:
-        """Latents of k whose eigenvalue is ≤ σ²: k − n_live."""
-        return self.latent_dim - self.n_live
-
-
-def predict(spectrum: linear_vae.Spectrum, sigma2: float, latent_dim: int) -> CollapsePrediction:
-    """Live latents of k = ``latent_dim`` at a fixed ``sigma2``, and collapse at the learned σ²."""
-    k = min(int(latent_dim), spectrum.dim)
-    n_live = linear_vae.n_live(spectrum, sigma2, k)
-    # Latents beyond the largest k with a positive learned σ² have no variance left: collapsed.
-    k_learnable = linear_vae.learnable_n_latent(spectrum, k)
-    learned = linear_vae.ppca_mle(spectrum, k_learnable)
-    n_collapsed_learned = learned.n_collapsed + (k - k_learnable)
-    return CollapsePrediction(
-        float(sigma2), k, int(n_live), float(learned.sigma2), int(n_collapsed_learned)
-    )
 
 
 def preset_list() -> str:

@@ -41,7 +41,7 @@ from pathlib import Path
 import torch
 
 from lucas2019 import grouping, stacked, trainer
-from lucas2019.config import AnalyticSettings, compose_config
+from lucas2019.config import AnalyticSettings, RunConfig, compose_config, job_values
 
 #: the model sizes: overrides of conf/train.yaml (synthetic data of MNIST's 784 dimensions, so
 #: no MNIST files are needed; digits is the embedded 8x8 digits, d = 64)
@@ -94,16 +94,19 @@ def run_unit(jobs: list[tuple[Path, list[str]]], stack: bool) -> tuple[float, fl
     torch.set_num_threads(1)
     for folder, _ in jobs:
         shutil.rmtree(folder, ignore_errors=True)
-    cfgs = [compose_config("train", [*o, f"run_dir={folder}"]) for folder, o in jobs]
+    runs = [
+        RunConfig.from_config(compose_config("train", [*o, f"run_dir={folder}"]))
+        for folder, o in jobs
+    ]
     start = time.time()
     if stack:
-        outcomes = stacked.train_group([stacked.Member(cfg) for cfg in cfgs])
+        outcomes = stacked.train_group([stacked.Member(run) for run in runs])
         failed = [o for o in outcomes if not isinstance(o, dict)]
         if failed:
             raise RuntimeError(f"the stacked group failed: {failed[0]!r}")
     else:
-        for cfg in cfgs:
-            trainer.train(cfg)
+        for run in runs:
+            trainer.train(run)
     return start, time.time()
 
 
@@ -156,7 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_grid_"))
     jobs = job_overrides(args)
-    described = [grouping.describe(compose_config("train", o)) for o in jobs]
+    described = [job_values(compose_config("train", o)) for o in jobs]
     cuda = args.device == "cuda"
     plans = {
         "grid": grouping.plan(described, "auto", args.processes, cuda_available=cuda),

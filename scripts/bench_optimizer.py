@@ -23,7 +23,7 @@ import time
 import torch
 
 from lucas2019 import trainer
-from lucas2019.config import compose_config
+from lucas2019.config import RunConfig, compose_config
 
 
 def digits_run() -> trainer.TrainingRun:
@@ -32,7 +32,7 @@ def digits_run() -> trainer.TrainingRun:
     overrides = ["experiment=fig5_fixed_sigma", "likelihood.sigma2=0.1", "trainer.progress=false"]
     cfg = compose_config("train", [*overrides, f"hydra.run.dir={run_dir}"])
     cfg.run_dir = run_dir
-    return trainer.prepare(cfg, run_dir).training
+    return trainer.prepare(RunConfig.from_config(cfg), run_dir).training
 
 
 def train(loop: trainer.TrainingRun, start: dict, foreach: bool, steps: int) -> tuple[float, list]:

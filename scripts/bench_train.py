@@ -24,7 +24,7 @@ import torch
 from omegaconf import OmegaConf
 
 from lucas2019 import data, trainer
-from lucas2019.config import compose_config
+from lucas2019.config import RunConfig, compose_config
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.models import build_model
 
@@ -59,7 +59,7 @@ def config(steps: int, eval_every: int, run_dir: Path):
 def trainer_throughput(cfg) -> float:
     """Examples per second of the trainer's loop, from its own metric rows' wall times."""
     shutil.rmtree(cfg.run_dir, ignore_errors=True)
-    trainer.train(cfg)
+    trainer.train(RunConfig.from_config(cfg))
     rows = pd.read_csv(Path(cfg.run_dir) / "metrics.csv")
     steps = rows["step"].iloc[-1] - rows["step"].iloc[0]
     return steps * N / (rows["wall_time_s"].iloc[-1] - rows["wall_time_s"].iloc[0])

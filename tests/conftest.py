@@ -16,8 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from lucas2019 import trainer
 from lucas2019.analytic import training_spectrum
-from lucas2019.config import compose_config
+from lucas2019.config import RunConfig, compose_config
 from lucas2019.tracking import Tracker
+from paper_figures.claims.table import table_hash
 
 # The tests' tensors are tiny: one thread is fastest and immune to a busy second core.
 torch.set_num_threads(1)
@@ -58,7 +59,8 @@ LINEAR_RUN = (
 
 def _train_linear(run_dir: Path, *overrides: str, tracker: Tracker | None = None) -> dict:
     cfg = compose_config("train", [*LINEAR_RUN, *overrides, f"run_dir={run_dir}"])
-    return trainer.train(cfg, tracker=tracker)
+    run = RunConfig.from_config(cfg, claims_hash=table_hash())  # as the train command builds it
+    return trainer.train(run, tracker=tracker)
 
 
 @pytest.fixture(scope="session")

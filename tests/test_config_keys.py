@@ -15,8 +15,10 @@ from lucas2019.config import (
     AnalyticConfig,
     ConfigError,
     Effect,
+    RunConfig,
     TrainConfig,
     compose_config,
+    job_values,
     result_config,
     validate,
 )
@@ -137,3 +139,22 @@ def test_sweep_folder_names_leave_out_exactly_the_keys_that_leave_the_result_alo
         "hydra/launcher",
         "hydra.launcher.n_jobs",
     }
+
+
+def test_a_run_config_holds_what_the_config_resolves_to_and_moves_with_max_steps(tmp_path):
+    """RunConfig: the one validation, the resolved values and config.yaml's text as OmegaConf
+    writes them, the fingerprint's keys, and those keys at another run length as a config
+    composed at that length has them (the σ² switch follows trainer.max_steps)."""
+    rule = ["sigma2_rule=learned_then_optimal", "trainer.max_steps=40", f"run_dir={tmp_path}"]
+    cfg = compose_config("train", rule)
+    run = RunConfig.from_config(cfg, claims_hash="h")
+    assert run.values == OmegaConf.to_container(cfg, resolve=True)
+    assert run.yaml == OmegaConf.to_yaml(cfg, resolve=True)
+    assert run.result == result_config(cfg) and run.max_steps == 40 and run.claims_hash == "h"
+    assert run.job == job_values(cfg)  # as the launcher plans with it
+    longer = compose_config("train", [*rule, "trainer.max_steps=80"])
+    assert run.result_at(80) == result_config(longer)
+    switch = "likelihood.sigma2_switch_step"  # half of trainer.max_steps
+    assert (run.result[switch], run.result_at(80)[switch]) == (20, 40)
+    with pytest.raises(ConfigError, match=r"likelihood\.sigma2"):
+        RunConfig.from_config(compose_config("train", ["likelihood.sigma2=-1", "run_dir=."]))

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from test_diagnose_report import planted
 
-from lucas2019.diagnose import collapse_report, main
+from lucas2019.collapse import collapse_report
+from lucas2019.diagnose import main
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ lightning = pytest.importorskip("lightning")
 
 from lightning.pytorch.loggers import CSVLogger  # noqa: E402
 
-from lucas2019.diagnose import collapse_report  # noqa: E402
+from lucas2019.collapse import collapse_report  # noqa: E402
 from lucas2019.lightning_callback import CollapseMonitorCallback  # noqa: E402
 
 

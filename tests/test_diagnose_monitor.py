@@ -15,7 +15,7 @@ import pytest
 import torch
 from test_tracking_wandb import read_offline_run, wandb_env
 
-from lucas2019.diagnose import collapse_report
+from lucas2019.collapse import collapse_report
 from lucas2019.monitor import CollapseMonitor
 
 REPO = Path(__file__).resolve().parents[1]

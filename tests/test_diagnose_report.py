@@ -14,7 +14,7 @@ from scipy.integrate import trapezoid
 from scipy.special import logsumexp
 from sklearn.metrics import mean_squared_error
 
-from lucas2019.diagnose import CollapseReport, collapse_report
+from lucas2019.collapse import CollapseReport, collapse_report
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.loss_recipes import LossRecipe, implied_sigma2
 from lucas2019.metrics import DEFAULT_EPS_GRID, evaluate

@@ -13,6 +13,7 @@ import torch
 from omegaconf import OmegaConf
 
 from lucas2019 import data, trainer
+from lucas2019.config import RunConfig
 from lucas2019.likelihoods import build_likelihood
 from lucas2019.metrics import objective_noise
 from lucas2019.models import LinearVAE
@@ -133,7 +134,7 @@ def test_a_run_reports_its_final_objective_noise_against_the_closed_form(
             f"run_dir={tmp_path}",
         ]
     )
-    trainer.train(cfg)
+    trainer.train(RunConfig.from_config(cfg))
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["objective_noise_draws"] == 400
     if objective == "analytic":

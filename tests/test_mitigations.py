@@ -23,6 +23,7 @@ from lucas2019.config import (
     MITIGATION_SCHEMAS,
     TRAIN_KEYS,
     ConfigError,
+    RunConfig,
     compose_config,
     validate,
 )
@@ -129,7 +130,7 @@ def _loop(cfg) -> tuple[trainer.TrainingRun, torch.Tensor]:
         data_dim=64, image_shape=None, **OmegaConf.to_container(cfg.model, resolve=True)
     )
     likelihood = build_likelihood("gaussian_fixed", data_dim=64, sigma2=0.1)
-    s = trainer.Settings.from_config(cfg)
+    s = trainer.Settings.from_config(RunConfig.from_config(cfg))
     optimizers = trainer.Optimizers(model.parameters(), likelihood.parameters(), s)
     loop = trainer.TrainingRun(
         s, model, likelihood, optimizers, torch.Generator(), x, None, Path(cfg.run_dir),
@@ -197,7 +198,7 @@ def test_a_cyclical_run_logs_the_schedules_weights(compose_train, tmp_path):
             f"run_dir={tmp_path}",
         ]
     )
-    trainer.train(cfg)
+    trainer.train(RunConfig.from_config(cfg))
     logged = pd.read_csv(tmp_path / "metrics.csv").set_index("step")["beta"]
     # the row at step s holds the weight of the step just taken, step s - 1 (0-based); the row
     # at step 0, of the initial model, the weight of the first step
@@ -288,7 +289,7 @@ def test_encoder_parameters_are_the_ones_the_encoder_uses(name, options, encoder
 def test_aggressive_steps_train_the_encoder_alone_then_the_decoder_once(compose_train, tmp_path):
     length = ["trainer.max_steps=3", "mitigation.mi_every=100"]  # no MI check: always aggressive
     cfg = compose_train([*SMOKE, *QUICK_AGGRESSIVE, *length, f"run_dir={tmp_path}"])
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     assert result["aggressive_end_step"] is None and result["inner_encoder_steps"] >= 3
     payload = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     model = build_model(
@@ -307,7 +308,7 @@ def test_the_aggressive_phase_ends_by_its_rule_and_is_recorded(compose_train, tm
     length = ["trainer.max_steps=40", "trainer.eval_every=5"]
     collapsing = "likelihood.sigma2=10"  # MI soon stops rising
     cfg = compose_train([*SMOKE, *QUICK_AGGRESSIVE, *length, collapsing, f"run_dir={tmp_path}"])
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     history = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["mitigation"]["mi_history"]
     rule = cfg.mitigation.mi_patience, cfg.mitigation.mi_min_rise
     assert rule == (1, 0.1)
@@ -359,11 +360,13 @@ def _assert_same_run(a: dict, b: dict, folder_a: Path, folder_b: Path) -> None:
 def test_a_stopped_and_resumed_run_equals_an_uninterrupted_one(compose_train, tmp_path, mitigation):
     overrides = [*SMOKE, *MITIGATION_RUNS[mitigation], "trainer.max_steps=30"]
     overrides += ["trainer.eval_every=5", "trainer.checkpoint_every=1000"]
-    reference = trainer.train(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
+    reference = trainer.train(
+        RunConfig.from_config(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
+    )
     cfg = compose_train([*overrides, f"run_dir={tmp_path / 'run'}"])
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=StopAtStep(10))
-    resumed = trainer.train(cfg)
+        trainer.train(RunConfig.from_config(cfg), tracker=StopAtStep(10))
+    resumed = trainer.train(RunConfig.from_config(cfg))
     _assert_same_run(reference, resumed, tmp_path / "ref", tmp_path / "run")
     if mitigation == "aggressive_encoder":  # its end (patience 2) needs the MI checks before it
         assert reference["aggressive_end_step"] > 10
@@ -379,9 +382,9 @@ def test_an_extended_run_keeps_its_schedule_and_equals_an_uninterrupted_one(
             [*overrides, f"trainer.max_steps={steps}", f"run_dir={tmp_path / name}"]
         )
 
-    reference = trainer.train(config(30, "reference"))
-    assert trainer.train(config(15, "extended"))["step"] == 15
-    extended = trainer.train(config(30, "extended"))
+    reference = trainer.train(RunConfig.from_config(config(30, "reference")))
+    assert trainer.train(RunConfig.from_config(config(15, "extended")))["step"] == 15
+    extended = trainer.train(RunConfig.from_config(config(30, "extended")))
     assert extended["extended_from"] == 15
     _assert_same_run(reference, extended, tmp_path / "reference", tmp_path / "extended")
 
@@ -518,7 +521,7 @@ def test_every_run_of_the_preset_validates_and_each_mitigation_trains_at_smoke(
         run_dir = tmp_path / mitigation
         smoke = ["scale=smoke", "trainer.progress=false", f"run_dir={run_dir}"]
         cfg = compose_train([*preset, *smoke])
-        result = trainer.train(cfg)
+        result = trainer.train(RunConfig.from_config(cfg))
         assert result["status"] == "completed" and result["experiment"] == "mitigations"
         recorded = json.loads((run_dir / "result.json").read_text())["fingerprint"]
         assert recorded["mitigation.name"] == cfg.mitigation.name

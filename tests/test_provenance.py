@@ -7,12 +7,14 @@ import datetime
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from lucas2019 import provenance, stacked, trainer
+from lucas2019.config import RunConfig
 from lucas2019.results import collect_runs
 from paper_figures.claims.table import table_hash
 
@@ -60,7 +62,7 @@ def test_a_smoke_run_records_its_provenance_and_the_run_table_carries_it(linear_
 @pytest.fixture
 def then(monkeypatch):
     """Runs starting under this fixture record :data:`FIRST` as their provenance."""
-    monkeypatch.setattr(provenance, "at_start", lambda: dict(FIRST))
+    monkeypatch.setattr(provenance, "at_start", lambda claims_hash: dict(FIRST))
     return monkeypatch
 
 
@@ -69,15 +71,39 @@ def test_a_resumed_and_an_extended_run_keep_their_first_start(
 ):
     cfg = compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path}"])
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=signal_at_step(20))
+        trainer.train(RunConfig.from_config(cfg), tracker=signal_at_step(20))
     then.undo()  # from here on a run starting would record today's provenance
-    assert {k: trainer.train(cfg)[k] for k in provenance.KEYS} == FIRST  # resumed
+    assert {
+        k: trainer.train(RunConfig.from_config(cfg))[k] for k in provenance.KEYS
+    } == FIRST  # resumed
     longer = compose_train([*SMOKE, *LENGTH, "trainer.max_steps=60", f"run_dir={tmp_path}"])
-    extended = trainer.train(longer)
+    extended = trainer.train(RunConfig.from_config(longer))
     assert extended["extended_from"] == 40
     assert {k: extended[k] for k in provenance.KEYS} == FIRST
-    fresh = trainer.train(compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path / 'fresh'}"]))
-    assert fresh["claims_hash"] == table_hash() and fresh["started_utc"] != FIRST["started_utc"]
+    fresh_cfg = compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path / 'fresh'}"])
+    fresh = trainer.train(RunConfig.from_config(fresh_cfg, claims_hash="table-now"))
+    assert fresh["claims_hash"] == "table-now" and fresh["started_utc"] != FIRST["started_utc"]
+
+
+def test_a_run_started_without_the_claims_hash_records_it_null_and_the_rest(
+    compose_train, tmp_path
+):
+    """The library records what it has: the claims table is read by the commands above it."""
+    result = trainer.train(
+        RunConfig.from_config(compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path}"]))
+    )
+    assert result["claims_hash"] is None
+    parse_utc(result["started_utc"])
+    assert result["git_commit"] == provenance.git_commit()
+
+
+def test_the_train_command_records_the_claims_tables_hash(tmp_path):
+    command = [sys.executable, "-m", "lucas2019.train", *SMOKE, *LENGTH]
+    done = subprocess.run(
+        [*command, f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert read_result(tmp_path)["claims_hash"] == table_hash()
 
 
 def test_stacked_members_record_and_keep_their_provenance(compose_train, tmp_path, then):
@@ -85,7 +111,9 @@ def test_stacked_members_record_and_keep_their_provenance(compose_train, tmp_pat
         compose_train([*SMOKE, *LENGTH, f"seed={seed}", f"run_dir={tmp_path / str(seed)}"])
         for seed in (0, 1)
     ]
-    for outcome in stacked.train_group([stacked.Member(cfg) for cfg in cfgs]):
+    for outcome in stacked.train_group(
+        [stacked.Member(RunConfig.from_config(cfg)) for cfg in cfgs]
+    ):
         assert {k: outcome[k] for k in provenance.KEYS} == FIRST
     then.undo()
     longer = [
@@ -93,7 +121,9 @@ def test_stacked_members_record_and_keep_their_provenance(compose_train, tmp_pat
                        f"run_dir={tmp_path / str(seed)}"])
         for seed in (0, 1)
     ]  # fmt: skip
-    for outcome in stacked.train_group([stacked.Member(cfg) for cfg in longer]):
+    for outcome in stacked.train_group(
+        [stacked.Member(RunConfig.from_config(cfg)) for cfg in longer]
+    ):
         assert outcome["extended_from"] == 40
         assert {k: outcome[k] for k in provenance.KEYS} == FIRST
 

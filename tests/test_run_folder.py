@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from lucas2019 import data, run_folder, trainer, training_loop
+from lucas2019.config import RunConfig
 from lucas2019.data import mnist
 from lucas2019.data.idx import write_idx
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused
@@ -43,7 +44,7 @@ def stopped_run(compose_train, run_dir: Path, overrides: list[str], step: int) -
     """A run folder stopped by SIGTERM at ``step`` (checkpoint saved, no result.json)."""
     cfg = compose_train([*SMOKE, *overrides, f"run_dir={run_dir}"])
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=StopAt(step))
+        trainer.train(RunConfig.from_config(cfg), tracker=StopAt(step))
 
 
 def file_hashes(run_dir: Path) -> dict[str, str]:
@@ -122,18 +123,19 @@ def test_the_data_enter_by_content_not_by_path(compose_train, tmp_path):
             ]
         )
         x_train, x_test = data.load_for_run(cfg.dataset)[1:]
-        return cfg, run_folder.fingerprint(cfg, x_train, x_test)
+        return cfg, run_folder.fingerprint(RunConfig.from_config(cfg), x_train, x_test)
 
     cfg_a, fp_a = run(str(tmp_path / "a"))
     cfg_b, fp_b = run(str(tmp_path / "b" / ".." / "b"))
     assert fp_a == fp_b
-    trainer.train(cfg_a)
-    assert trainer.train(cfg_b)["step"] == 5  # reused: the same data under another path
+    trainer.train(RunConfig.from_config(cfg_a))
+    # reused: the same data under another path
+    assert trainer.train(RunConfig.from_config(cfg_b))["step"] == 5
     cfg_c, fp_c = run(str(tmp_path / "c"))
     assert run_folder.differences(fp_a, fp_c).keys() == {run_folder.DATA_KEY}
     before = file_hashes(tmp_path / "run")
     with pytest.raises(RunRefused, match=r"data\.sha256: .* \(the loaded data differ"):
-        trainer.train(cfg_c)
+        trainer.train(RunConfig.from_config(cfg_c))
     assert file_hashes(tmp_path / "run") == before
 
 
@@ -158,7 +160,7 @@ def test_the_data_enter_by_content_not_by_path(compose_train, tmp_path):
 def test_what_a_rerun_does_with_a_result_of_the_same_fingerprint(
     compose_train, tmp_path, caplog, status, steps, max_steps, decision
 ):
-    cfg = compose_train([*SMOKE, f"trainer.max_steps={max_steps}"])
+    cfg = compose_train([*SMOKE, f"trainer.max_steps={max_steps}", f"run_dir={tmp_path}"])
     current = {"likelihood.sigma2": 1.0, run_folder.DATA_KEY: "ab"}
     result = {"status": status.split(", ")[-1], "step": steps}
     if status.startswith("extended"):
@@ -168,10 +170,10 @@ def test_what_a_rerun_does_with_a_result_of_the_same_fingerprint(
     (tmp_path / "result.json").write_text(json.dumps(result))
     if decision == "refuse":
         with pytest.raises(RunRefused, match="a run cannot be shortened"):
-            run_folder.check_rerun(tmp_path, cfg, current)
+            run_folder.check_rerun(tmp_path, RunConfig.from_config(cfg), current)
         return
     with caplog.at_level(logging.WARNING, logger="lucas2019.run_folder"):
-        rerun = run_folder.check_rerun(tmp_path, cfg, current)
+        rerun = run_folder.check_rerun(tmp_path, RunConfig.from_config(cfg), current)
     assert not caplog.records
     assert rerun.reuse == (result if decision == "reuse" else None)
     assert rerun.extends == (steps if decision == "extend" else None)
@@ -179,11 +181,11 @@ def test_what_a_rerun_does_with_a_result_of_the_same_fingerprint(
 
 def test_a_folder_without_a_fingerprint_is_used_with_a_warning(compose_train, tmp_path, caplog):
     """Run folders written before fingerprints were recorded cannot be checked; they are used."""
-    cfg = compose_train([*SMOKE, "trainer.max_steps=40"])
+    cfg = compose_train([*SMOKE, "trainer.max_steps=40", f"run_dir={tmp_path}"])
     (tmp_path / "config.yaml").write_text("trainer:\n  max_steps: 40\n")
     (tmp_path / "result.json").write_text(json.dumps({"status": "completed", "step": 40}))
     with caplog.at_level(logging.WARNING, logger="lucas2019.run_folder"):
-        rerun = run_folder.check_rerun(tmp_path, cfg, {"seed": 0})
+        rerun = run_folder.check_rerun(tmp_path, RunConfig.from_config(cfg), {"seed": 0})
     assert rerun.reuse == {"status": "completed", "step": 40}
     (warning,) = caplog.records
     assert "before run folders recorded a fingerprint" in warning.getMessage()
@@ -215,17 +217,17 @@ def test_a_completed_folder_refuses_another_sigma2_and_reuses_the_same_config(
     compose_train, tmp_path, monkeypatch
 ):
     overrides = [*SMOKE, "trainer.max_steps=20", f"run_dir={tmp_path}"]
-    first = trainer.train(compose_train(overrides))
+    first = trainer.train(RunConfig.from_config(compose_train(overrides)))
     before = file_hashes(tmp_path)
     with pytest.raises(RunRefused, match=r"likelihood\.sigma2: 1\.0 -> 0\.1\b"):
-        trainer.train(compose_train([*overrides, "likelihood.sigma2=0.1"]))
+        trainer.train(RunConfig.from_config(compose_train([*overrides, "likelihood.sigma2=0.1"])))
     assert file_hashes(tmp_path) == before
 
     def no_training(*args, **kwargs):
         raise AssertionError("a completed run of the same config was trained again")
 
     monkeypatch.setattr(training_loop.TrainingLoop, "run", no_training)
-    assert trainer.train(compose_train(overrides)) == first
+    assert trainer.train(RunConfig.from_config(compose_train(overrides))) == first
     assert file_hashes(tmp_path) == before
 
 
@@ -235,10 +237,10 @@ def test_extending_a_completed_run_equals_an_uninterrupted_run(compose_train, tm
     def config(steps: int, name: str):
         return compose_train([*common, f"trainer.max_steps={steps}", f"run_dir={tmp_path / name}"])
 
-    reference = trainer.train(config(400, "reference"))
-    short = trainer.train(config(200, "extended"))
+    reference = trainer.train(RunConfig.from_config(config(400, "reference")))
+    short = trainer.train(RunConfig.from_config(config(200, "extended")))
     assert short["step"] == 200 and short["extended_from"] is None
-    extended = trainer.train(config(400, "extended"))
+    extended = trainer.train(RunConfig.from_config(config(400, "extended")))
     assert extended["step"] == 400 and extended["extended_from"] == 200
     assert read_result(tmp_path / "extended") == extended
     np.testing.assert_allclose(extended["elbo"], reference["elbo"], rtol=1e-6)
@@ -258,7 +260,7 @@ def test_extending_a_completed_run_equals_an_uninterrupted_run(compose_train, tm
 
     # a shorter length reuses the longer run as it is: never shortened, nothing written
     before = file_hashes(tmp_path / "extended")
-    assert trainer.train(config(300, "extended")) == extended
+    assert trainer.train(RunConfig.from_config(config(300, "extended"))) == extended
     assert file_hashes(tmp_path / "extended") == before
 
 
@@ -272,18 +274,19 @@ def test_a_schedule_relative_to_max_steps_is_refused_with_its_reason_and_extends
             [*rule, f"trainer.max_steps={steps}", f"run_dir={tmp_path / name}", *extra]
         )
 
-    trainer.train(config(40, "run"))  # σ² switches to the closed form at step 20
+    # σ² switches to the closed form at step 20
+    trainer.train(RunConfig.from_config(config(40, "run")))
     before = file_hashes(tmp_path / "run")
     with pytest.raises(RunRefused) as refused:
-        trainer.train(config(80, "run"))
+        trainer.train(RunConfig.from_config(config(80, "run")))
     message = str(refused.value)
     assert "likelihood.sigma2_switch_step: 20 -> 40 (follows trainer.max_steps)" in message
     assert "likelihood.sigma2_switch_step=20" in message
     assert file_hashes(tmp_path / "run") == before
 
     pinned = "likelihood.sigma2_switch_step=20"
-    extended = trainer.train(config(80, "run", pinned))
-    reference = trainer.train(config(80, "reference", pinned))
+    extended = trainer.train(RunConfig.from_config(config(80, "run", pinned)))
+    reference = trainer.train(RunConfig.from_config(config(80, "reference", pinned)))
     assert extended["extended_from"] == 40
     np.testing.assert_allclose(extended["elbo"], reference["elbo"], rtol=1e-6)
     np.testing.assert_allclose(extended["sigma2"], reference["sigma2"], rtol=1e-6)
@@ -308,17 +311,19 @@ def test_checkpoints_rotate_and_a_damaged_newest_falls_back_to_the_previous(
     def step_of(payload: dict) -> int:
         return payload["step"]
 
-    assert run_folder.load_checkpoint(tmp_path, cfg, current, step_of) == 20
+    assert run_folder.load_checkpoint(tmp_path, RunConfig.from_config(cfg), current, step_of) == 20
 
     _truncate(newest)
     with caplog.at_level(logging.WARNING, logger="lucas2019.run_folder"):
-        assert run_folder.load_checkpoint(tmp_path, cfg, current, step_of) == 10
+        assert (
+            run_folder.load_checkpoint(tmp_path, RunConfig.from_config(cfg), current, step_of) == 10
+        )
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert str(newest) in warning and str(previous) in warning
 
     _truncate(previous)
     with pytest.raises(CheckpointUnreadable) as error:
-        run_folder.load_checkpoint(tmp_path, cfg, current, step_of)
+        run_folder.load_checkpoint(tmp_path, RunConfig.from_config(cfg), current, step_of)
     message = str(error.value)
     assert str(newest) in message and str(previous) in message and "rm " in message
     assert "\n" not in message
@@ -326,7 +331,9 @@ def test_checkpoints_rotate_and_a_damaged_newest_falls_back_to_the_previous(
 
 def test_a_damaged_newest_checkpoint_falls_back_and_the_run_completes(compose_train, tmp_path):
     overrides = ["trainer.max_steps=40", "trainer.eval_every=15", "trainer.checkpoint_every=10"]
-    reference = trainer.train(compose_train([*SMOKE, *overrides, f"run_dir={tmp_path / 'ref'}"]))
+    reference = trainer.train(
+        RunConfig.from_config(compose_train([*SMOKE, *overrides, f"run_dir={tmp_path / 'ref'}"]))
+    )
     run_dir = tmp_path / "run"
     stopped_run(compose_train, run_dir, overrides, step=15)  # checkpoints at 10 and 15
     newest, previous = (run_dir / name for name in run_folder.CHECKPOINT_FILES)
@@ -359,10 +366,11 @@ def test_no_loadable_checkpoint_exits_1_with_one_clear_message(compose_train, tm
 
 def test_a_truncated_result_json_is_not_completed_and_a_rerun_completes_it(compose_train, tmp_path):
     cfg = compose_train([*SMOKE, "trainer.max_steps=20", f"run_dir={tmp_path}"])
-    first = trainer.train(cfg)
+    first = trainer.train(RunConfig.from_config(cfg))
     _truncate(tmp_path / "result.json")
     assert run_folder.finished_result(tmp_path) is None
-    again = trainer.train(cfg)  # resumes from the final checkpoint: nothing left to train
+    # resumes from the final checkpoint: nothing left to train
+    again = trainer.train(RunConfig.from_config(cfg))
     assert read_result(tmp_path) == again
     np.testing.assert_allclose(again["elbo"], first["elbo"], rtol=1e-6)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lucas2019 import data, trainer
-from lucas2019.config import compose_config
+from lucas2019.config import RunConfig, compose_config
 from lucas2019.run_folder import DATA_KEY, FINGERPRINT_KEY
 
 SMOKE = ["scale=smoke", "trainer.progress=false", "torch_threads=1"]
@@ -58,7 +58,7 @@ def test_seeds_train_different_initialisations_on_identical_data(tmp_path):
         cfg = compose_config(
             "train", [*SMOKE, "trainer.max_steps=0", *overrides, f"run_dir={run_dir}"]
         )
-        result = trainer.train(cfg)
+        result = trainer.train(RunConfig.from_config(cfg))
         weights = torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"]
         return result[FINGERPRINT_KEY][DATA_KEY], weights
 

@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from lucas2019 import stacked, trainer
+from lucas2019.config import RunConfig
 from lucas2019.likelihoods import GaussianLikelihood
 from lucas2019.run_folder import RunRefused
 
@@ -122,14 +123,15 @@ def configs(compose_train, root: Path, grid, *overrides: str) -> list:
 def test_each_member_writes_its_separate_runs_folder(compose_train, tmp_path, overrides):
     separate = configs(compose_train, tmp_path / "separate", GRID, *overrides)
     for cfg in separate:
-        trainer.train(cfg)
+        trainer.train(RunConfig.from_config(cfg))
     group = configs(compose_train, tmp_path / "group", GRID, *overrides)
-    outcomes = stacked.train_group([stacked.Member(cfg) for cfg in group])
+    outcomes = stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in group])
     for cfg, reference, outcome in zip(group, separate, outcomes, strict=True):
         assert outcome["status"] == "completed" and outcome["launcher"] == "vectorized"
         assert_same_run(Path(cfg.run_dir), Path(reference.run_dir))
         assert read_result(Path(reference.run_dir))["launcher"] is None  # trained outside Hydra
-        assert trainer.train(cfg) == outcome  # the same fingerprint: a normal run reuses it
+        # the same fingerprint: a normal run reuses it
+        assert trainer.train(RunConfig.from_config(cfg)) == outcome
         config = (Path(cfg.run_dir) / "config.yaml").read_text()
         assert (
             config.replace(cfg.run_dir, reference.run_dir)
@@ -171,12 +173,12 @@ def test_a_diverging_member_is_frozen_and_the_others_go_on_unchanged(
     length = ["trainer.max_steps=60", "trainer.eval_every=10", "trainer.checkpoint_every=10"]
     healthy = [(10.0, 0), (0.1, 0)]
     without = configs(compose_train, tmp_path / "without", healthy, *length)
-    stacked.train_group([stacked.Member(cfg) for cfg in without])
+    stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in without])
     grid = [healthy[0], (POISON, 0), healthy[1]]
     group = configs(compose_train, tmp_path / "with", grid, *length)
-    outcomes = stacked.train_group([stacked.Member(cfg) for cfg in group])
+    outcomes = stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in group])
     separate = configs(compose_train, tmp_path / "separate", [(POISON, 0)], *length)[0]
-    reference = trainer.train(separate)
+    reference = trainer.train(RunConfig.from_config(separate))
 
     assert [o["status"] for o in outcomes] == ["completed", "diverged", "completed"]
     for cfg, other in zip([group[0], group[2]], without, strict=True):
@@ -198,17 +200,19 @@ def test_checkpoints_pass_between_stacked_and_normal_runs(compose_train, tmp_pat
     grid = [(1.0, 0), (0.1, 1)]
     full = configs(compose_train, tmp_path / "normal", grid, *minibatch)
     for cfg in full:
-        trainer.train(cfg)
+        trainer.train(RunConfig.from_config(cfg))
     half = (*minibatch, "trainer.max_steps=100")
     # (1) a group trains both to 100 steps; the normal trainer extends the first to 200
     first_half = configs(compose_train, tmp_path / "a", grid, *half)
-    stacked.train_group([stacked.Member(cfg) for cfg in first_half])
-    extended = trainer.train(configs(compose_train, tmp_path / "a", grid[:1], *minibatch)[0])
+    stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in first_half])
+    (longer,) = configs(compose_train, tmp_path / "a", grid[:1], *minibatch)
+    extended = trainer.train(RunConfig.from_config(longer))
     assert extended["extended_from"] == 100
     # (2) the normal trainer trains the first to 100; a group extends it and trains the second
-    trainer.train(configs(compose_train, tmp_path / "b", grid[:1], *half)[0])
+    (shorter,) = configs(compose_train, tmp_path / "b", grid[:1], *half)
+    trainer.train(RunConfig.from_config(shorter))
     group = configs(compose_train, tmp_path / "b", grid, *minibatch)
-    joined = stacked.train_group([stacked.Member(cfg) for cfg in group])
+    joined = stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in group])
     assert [o["extended_from"] for o in joined] == [100, None]
     pairs = [(tmp_path / "a" / "1.0_0", full[0]), *zip(group, full, strict=True)]
     for run, reference in pairs:
@@ -221,31 +225,32 @@ def test_a_stop_signal_checkpoints_every_member_and_a_rerun_resumes(
 ):
     grid = GRID[:3]
     reference = configs(compose_train, tmp_path / "ref", grid)
-    stacked.train_group([stacked.Member(cfg) for cfg in reference])
+    stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in reference])
     group = configs(compose_train, tmp_path / "run", grid)
-    members = [stacked.Member(cfg) for cfg in group]
+    members = [stacked.Member(RunConfig.from_config(cfg)) for cfg in group]
     members[1].tracker = signal_at_step(50)
     with pytest.raises(trainer.Preempted, match="rerun the same command"):
         stacked.train_group(members)
     for cfg in group:
         saved = torch.load(Path(cfg.run_dir) / "checkpoint.pt", weights_only=False)
         assert saved["step"] == 50 and not (Path(cfg.run_dir) / "result.json").exists()
-    stacked.train_group([stacked.Member(cfg) for cfg in group])
+    stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in group])
     for cfg, other in zip(group, reference, strict=True):
         assert_same_run(Path(cfg.run_dir), Path(other.run_dir), rtol=1e-6)
 
 
 KILLABLE = """
 import sys
-from lucas2019.config import compose_config
+from lucas2019.config import compose_config, RunConfig
 from lucas2019.stacked import Member, train_group
 import torch
 torch.set_num_threads(1)
 root, *overrides = sys.argv[1:]
 grid = [(10.0, 0), (0.1, 0), (0.001, 1)]
 train_group([
-    Member(compose_config("train", [*overrides, f"likelihood.sigma2={s}", f"seed={seed}",
-                                    f"run_dir={root}/{s}_{seed}"]))
+    Member(RunConfig.from_config(compose_config("train", [
+        *overrides, f"likelihood.sigma2={s}", f"seed={seed}", f"run_dir={root}/{s}_{seed}"
+    ])))
     for s, seed in grid
 ])
 """
@@ -289,8 +294,8 @@ def test_a_group_killed_mid_run_resumes_to_the_uninterrupted_groups_numbers(tmp_
 def test_a_refused_member_is_reported_and_the_others_train(compose_train, tmp_path):
     group = configs(compose_train, tmp_path, GRID[:3], "trainer.max_steps=20")
     other = compose_train([*RUN, "trainer.max_steps=20", "seed=7", f"run_dir={group[1].run_dir}"])
-    trainer.train(other)  # the folder of member 1 now holds another config's run
-    outcomes = stacked.train_group([stacked.Member(cfg) for cfg in group])
+    trainer.train(RunConfig.from_config(other))  # member 1's folder now holds another config's run
+    outcomes = stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in group])
     assert isinstance(outcomes[1], RunRefused) and "seed: 7 -> 0" in str(outcomes[1])
     assert read_result(Path(group[1].run_dir))["fingerprint"]["seed"] == 7  # left alone
     assert [outcomes[i]["status"] for i in (0, 2)] == ["completed", "completed"]
@@ -310,5 +315,5 @@ def test_configs_that_cannot_share_a_group_are_refused_before_any_work(
     group = configs(compose_train, tmp_path, GRID[:2])
     group[1] = compose_train([*RUN, override, f"run_dir={tmp_path / 'other'}"])
     with pytest.raises(ValueError, match=message):
-        stacked.train_group([stacked.Member(cfg) for cfg in group])
+        stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in group])
     assert not any(tmp_path.iterdir())

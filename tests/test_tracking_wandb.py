@@ -24,6 +24,7 @@ import torch
 import yaml
 
 from lucas2019 import tracking, trainer
+from lucas2019.config import RunConfig
 from lucas2019.run_schema import WANDB_SUMMARY_KEYS
 from lucas2019.tracking import WandbTracker, image_grids, wandb_mode
 
@@ -253,7 +254,8 @@ class _Trap:
 
 @pytest.fixture
 def in_process_cfg(compose_train, tmp_path, monkeypatch):
-    """compose(mode) -> a smoke config with logger=wandb and W&B pointed at dead ends."""
+    """compose(mode, run_dir) -> a validated smoke config with logger=wandb and W&B pointed at
+    dead ends."""
     for key in [k for k in os.environ if k.startswith("WANDB_")]:
         monkeypatch.delenv(key)
     # If anything tried to go online, it would have a key and a server address to try.
@@ -263,7 +265,8 @@ def in_process_cfg(compose_train, tmp_path, monkeypatch):
         monkeypatch.setenv(key, str(tmp_path / "wandb_home"))
 
     def _compose(mode: str, run_dir: Path):
-        return compose_train([*SMOKE, "logger=wandb", f"logger.mode={mode}", f"run_dir={run_dir}"])
+        cfg = compose_train([*SMOKE, "logger=wandb", f"logger.mode={mode}", f"run_dir={run_dir}"])
+        return RunConfig.from_config(cfg)
 
     return _compose
 
@@ -272,12 +275,12 @@ def test_disabled_mode_opens_no_connection_and_starts_no_process(
     in_process_cfg, tmp_path, monkeypatch
 ):
     run_dir = tmp_path / "run"
-    cfg = in_process_cfg("disabled", run_dir)
+    run = in_process_cfg("disabled", run_dir)
     trap = _Trap(monkeypatch)
-    tracker = WandbTracker(cfg, group="g", name="n", job_type="j", run_dir=str(run_dir))
+    tracker = WandbTracker(run.values, group="g", name="n", job_type="j", run_dir=str(run_dir))
     try:
         assert tracker.active, "disabled mode must give a (dummy) run, not a failed init"
-        result = trainer.train(cfg, run_dir=run_dir, tracker=tracker)
+        result = trainer.train(run, run_dir=run_dir, tracker=tracker)
     finally:
         tracker.finish()
     assert trap.calls == []
@@ -295,13 +298,13 @@ def test_the_trap_catches_offline_mode_which_then_falls_back_and_still_trains(
     It is also the failed-init path: one warning, a no-op tracker, a complete run folder.
     """
     run_dir = tmp_path / "run"
-    cfg = in_process_cfg("offline", run_dir)
+    run = in_process_cfg("offline", run_dir)
     trap = _Trap(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="lucas2019.tracking"):
-        tracker = WandbTracker(cfg, group="g", name="n", job_type="j", run_dir=str(run_dir))
+        tracker = WandbTracker(run.values, group="g", name="n", job_type="j", run_dir=str(run_dir))
     assert any("wandb-core" in call for call in trap.calls), trap.calls
     assert not tracker.active
-    result = trainer.train(cfg, run_dir=run_dir, tracker=tracker)
+    result = trainer.train(run, run_dir=run_dir, tracker=tracker)
     tracker.finish()
     warnings = [r.getMessage() for r in caplog.records if r.name == "lucas2019.tracking"]
     assert len(warnings) == 1 and "wandb.init failed (mode=offline)" in warnings[0], warnings
@@ -355,10 +358,8 @@ def test_wandb_mode_env_wins_over_config(monkeypatch, env, config, expected):
     assert wandb_mode(_logger(config)) == expected
 
 
-def _logger(mode: str):
-    from omegaconf import OmegaConf
-
-    return OmegaConf.create({"mode": mode})
+def _logger(mode: str) -> dict:
+    return {"mode": mode}
 
 
 @pytest.mark.parametrize(
@@ -376,7 +377,7 @@ def test_wandb_mode_rejects_unknown_modes_naming_the_source(monkeypatch, env, co
 
 def test_a_wandb_error_while_logging_warns_once_and_stops_logging(in_process_cfg, tmp_path, caplog):
     run_dir = tmp_path / "run"
-    tracker = WandbTracker(in_process_cfg("disabled", run_dir), "g", "n", "j", str(run_dir))
+    tracker = WandbTracker(in_process_cfg("disabled", run_dir).values, "g", "n", "j", str(run_dir))
     calls = []
 
     def broken_log(*args, **kwargs):
@@ -399,7 +400,7 @@ def test_tracking_sends_nothing_for_logger_none(compose_train, tmp_path):
     from lucas2019.launch import make_tracker
 
     cfg = compose_train([*SMOKE, f"run_dir={tmp_path}"])
-    assert type(make_tracker(cfg)) is tracking.Tracker
+    assert type(make_tracker(RunConfig.from_config(cfg))) is tracking.Tracker
 
 
 # --- image grids ---------------------------------------------------------------------------------

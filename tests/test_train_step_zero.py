@@ -11,6 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from lucas2019 import data, stacked, trainer
+from lucas2019.config import RunConfig
 from lucas2019.models import build_model
 
 SMOKE = ["scale=smoke", "trainer.progress=false", "torch_threads=1", "model.latent_dim=4"]
@@ -36,7 +37,7 @@ def initial_kl(cfg) -> float:
 
 def test_the_first_row_is_the_untrained_model_at_step_0(compose_train, tmp_path):
     cfg = compose_train([*SMOKE, *LENGTH, "seed=3", f"run_dir={tmp_path}"])
-    trainer.train(cfg)
+    trainer.train(RunConfig.from_config(cfg))
     rows = pd.read_csv(tmp_path / "metrics.csv")
     assert list(rows["step"]) == [0, 20, 40]
     first = rows.iloc[0]
@@ -49,12 +50,12 @@ def test_the_first_row_is_the_untrained_model_at_step_0(compose_train, tmp_path)
 def test_a_resumed_run_logs_step_0_once(signal_at_step, compose_train, tmp_path):
     cfg = compose_train([*SMOKE, *LENGTH, f"run_dir={tmp_path}"])
     with pytest.raises(trainer.Preempted):
-        trainer.train(cfg, tracker=signal_at_step(20))
+        trainer.train(RunConfig.from_config(cfg), tracker=signal_at_step(20))
     assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 20]
-    trainer.train(cfg)
+    trainer.train(RunConfig.from_config(cfg))
     assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 20, 40]
     extended = compose_train([*SMOKE, *LENGTH, "trainer.max_steps=60", f"run_dir={tmp_path}"])
-    trainer.train(extended)
+    trainer.train(RunConfig.from_config(extended))
     assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 20, 40, 60]
 
 
@@ -67,7 +68,7 @@ def test_stacked_members_log_step_0_as_their_separate_runs(compose_train, tmp_pa
         )
         for s, seed in grid
     ]
-    stacked.train_group([stacked.Member(cfg) for cfg in cfgs])
+    stacked.train_group([stacked.Member(RunConfig.from_config(cfg)) for cfg in cfgs])
     for cfg in cfgs:
         rows = pd.read_csv(Path(cfg.run_dir) / "metrics.csv")
         assert list(rows["step"]) == [0, 20, 40]

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from lucas2019 import data, trainer
-from lucas2019.config import ConfigError, validate
+from lucas2019.config import ConfigError, RunConfig, validate
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = ["scale=smoke", "trainer.progress=false", "torch_threads=1"]
@@ -82,13 +82,15 @@ def test_stop_signal_checkpoints_and_a_rerun_resumes(
         "trainer.checkpoint_every=1000",
         "model.latent_dim=4",
     ]
-    reference = trainer.train(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
+    reference = trainer.train(
+        RunConfig.from_config(compose_train([*overrides, f"run_dir={tmp_path / 'ref'}"]))
+    )
     cfg = compose_train([*overrides, f"run_dir={tmp_path / 'run'}"])
     with pytest.raises(trainer.Preempted, match="rerun the same command"):
-        trainer.train(cfg, tracker=signal_at_step(20, signum))
+        trainer.train(RunConfig.from_config(cfg), tracker=signal_at_step(20, signum))
     saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert saved["step"] == 20 and not (tmp_path / "run" / "result.json").exists()
-    resumed = trainer.train(cfg)
+    resumed = trainer.train(RunConfig.from_config(cfg))
     assert resumed["step"] == 60
     np.testing.assert_allclose(resumed["elbo"], reference["elbo"], rtol=1e-6)
 
@@ -109,7 +111,7 @@ def test_divergence_stops_with_status_and_keeps_last_good_checkpoint(
     monkeypatch.setattr(
         trainer.TrainingRun, "kl_weight", lambda self, step: float("nan") if step >= 25 else 1.0
     )
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     assert result["status"] == "diverged" and result["step"] == 25
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 20
     assert list(pd.read_csv(tmp_path / "metrics.csv")["step"]) == [0, 10, 20]
@@ -138,7 +140,7 @@ def test_bad_config_is_rejected_before_any_data_is_loaded(
 
     monkeypatch.setattr(data, "load", no_loading)
     with pytest.raises(ConfigError, match=f"'{key}'"):
-        trainer.train(cfg)
+        trainer.train(RunConfig.from_config(cfg))
     assert not (tmp_path / "config.yaml").exists()
 
 
@@ -158,7 +160,7 @@ def test_linear_vae_training_reaches_the_analytic_optimum_and_collapse_rule(
     cfg, spectrum = linear_vae_on_synthetic(
         compose_train, tmp_path, 6, f"likelihood.sigma2={sigma2}"
     )
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     optimum = ppca_mle(spectrum, 6, sigma2=sigma2)
     assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
     collapsed = int(np.sum(np.asarray(result["kl_per_latent"]) < 1e-3))
@@ -171,7 +173,7 @@ def test_linear_vae_with_learned_sigma2_recovers_the_mle_sigma2(compose_train, t
     cfg, spectrum = linear_vae_on_synthetic(
         compose_train, tmp_path, 4, "likelihood=gaussian_learned", "likelihood.sigma2=1.0"
     )
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     optimum = ppca_mle(spectrum, 4)
     assert result["sigma2"] == pytest.approx(optimum.sigma2, rel=1e-3)
     assert result["elbo"] == pytest.approx(optimum.log_likelihood, rel=1e-3)
@@ -220,7 +222,7 @@ def test_deep_vae_on_digits_collapses_more_with_a_larger_fixed_sigma2(compose_tr
                 f"run_dir={tmp_path / str(sigma2)}",
             ]
         )
-        result = trainer.train(cfg)
+        result = trainer.train(RunConfig.from_config(cfg))
         collapsed[sigma2] = (result["collapsed_fraction"], result["active_units"])
     assert collapsed[10.0][0] > collapsed[0.01][0]
     assert collapsed[10.0][1] < collapsed[0.01][1]
@@ -228,7 +230,7 @@ def test_deep_vae_on_digits_collapses_more_with_a_larger_fixed_sigma2(compose_tr
 
 def test_result_reports_the_closed_form_optimal_sigma2(compose_train, tmp_path):
     cfg = compose_train([*SMOKE, "likelihood=gaussian_learned", f"run_dir={tmp_path}"])
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     # Learned from 1 for 40 steps at lr 5e-4, σ² can barely move; the optimum is the E_q MSE.
     assert result["sigma2"] == pytest.approx(1.0, rel=0.05)
     assert 0 < result["sigma2_optimal"] < 0.5
@@ -259,7 +261,7 @@ def test_conv_vae_trains_on_a_celeba_folder_end_to_end(compose_train, tmp_path):
             f"run_dir={tmp_path / 'run'}",
         ]
     )
-    result = trainer.train(cfg)
+    result = trainer.train(RunConfig.from_config(cfg))
     assert result["status"] == "completed" and result["step"] == 5
     assert result["data_dim"] == 3 * 16 * 16 and result["n_train"] == 16 and result["n_test"] == 8
     assert len(result["kl_per_latent"]) == 4
@@ -272,7 +274,7 @@ def test_the_optimisers_foreach_adam_takes_the_for_loop_adams_steps_exactly(
     of PyTorch's per-parameter loop, so runs keep their numbers (learned σ²: both optimisers)."""
     cfg = compose_train([*SMOKE, "likelihood=gaussian_learned", f"hydra.run.dir={tmp_path}"])
     cfg.run_dir = str(tmp_path)
-    loop = trainer.prepare(cfg, tmp_path).training
+    loop = trainer.prepare(RunConfig.from_config(cfg), tmp_path).training
     assert all(o.defaults["foreach"] for o in loop.optimizers.all)
     modules = (loop.model, loop.likelihood)
     start = [copy.deepcopy(m.state_dict()) for m in modules]  # state_dict shares the tensors

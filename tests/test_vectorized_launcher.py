@@ -28,14 +28,16 @@ from test_cluster_slurm import (  # the one-node SLURM cluster of the SLURM laun
 from test_stacked import assert_same_run
 
 from lucas2019 import grouping, trainer
-from lucas2019.config import compose_config
+from lucas2019.config import RunConfig, compose_config, job_values
+from lucas2019.launch import job_launcher
+from paper_figures.claims.table import table_hash
 
 FIG5_SMOKE = ["experiment=fig5_fixed_sigma", "scale=smoke"]
 
 
 def jobs(*sweep: list[str]) -> list[dict]:
     """The described configs of jobs, each from its overrides."""
-    return [grouping.describe(compose_config("train", overrides)) for overrides in sweep]
+    return [job_values(compose_config("train", overrides)) for overrides in sweep]
 
 
 def fig5_jobs(sigma2s=(10, 0.1, 0.001), seeds=(0, 1), *extra: str) -> list[dict]:
@@ -195,11 +197,11 @@ def test_the_cpu_rule_counts_the_batch_not_the_training_set():
 def test_a_run_trained_on_its_own_records_its_launcher(launcher, recorded):
     """result.json's launcher of a normal run: its job's hydra/launcher; 'vectorized' is kept for
     stacked members (tests/test_stacked.py), so a job the vectorized launcher left alone says so."""
-    assert trainer._launcher() is None  # outside Hydra
+    assert job_launcher() is None  # outside Hydra
     cfg = compose_config("train", [f"hydra/launcher={launcher}"], return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     try:
-        assert trainer._launcher() == recorded
+        assert job_launcher() == recorded
     finally:
         HydraConfig.instance().cfg = None
 
@@ -254,7 +256,7 @@ def test_a_stacked_sweep_reports_its_failed_and_refused_jobs_as_any_sweep(tmp_pa
     sweep = tmp_path / "sweep"
     refused = sweep / "2_likelihood.sigma2=0.01,seed=0"
     other = compose_config("train", [*FIG5_SMOKE, "seed=5", f"run_dir='{refused}'"])
-    trainer.train(other)
+    trainer.train(RunConfig.from_config(other))
     done = train(
         "-m",
         *FIG5_SMOKE,
@@ -278,11 +280,12 @@ def test_a_stacked_sweep_reports_its_failed_and_refused_jobs_as_any_sweep(tmp_pa
     good = sweep / "0_likelihood.sigma2=10,seed=0"
     result = json.loads((good / "result.json").read_text())
     assert result["launcher"] == "vectorized"
+    assert result["claims_hash"] == table_hash()  # read by the launcher, as by the train command
     assert result["overrides"] == yaml.safe_load((good / ".hydra" / "overrides.yaml").read_text())
     alone = compose_config(
         "train", [*FIG5_SMOKE, "likelihood.sigma2=10", "seed=0", f"run_dir={tmp_path / 'alone'}"]
     )
-    trainer.train(alone)
+    trainer.train(RunConfig.from_config(alone, claims_hash=table_hash()))
     assert_same_run(good, tmp_path / "alone", skip=("overrides",))
     bad = sweep / "1_likelihood.sigma2=-1,seed=0"
     failed = json.loads((bad / "result.json").read_text())
@@ -431,7 +434,7 @@ def test_a_group_is_one_slurm_job_that_resumes_after_preemption(cluster, tmp_pat
                 f"run_dir={tmp_path / 'reference' / sigma2}",
             ],
         )
-        expected = trainer.train(reference)
+        expected = trainer.train(RunConfig.from_config(reference))
         assert result["elbo"] == pytest.approx(expected["elbo"], rel=1e-6)
         rows = pd.read_csv(run_dir / "metrics.csv").drop(columns="wall_time_s")
         want = pd.read_csv(Path(reference.run_dir) / "metrics.csv").drop(columns="wall_time_s")

@@ -9,8 +9,9 @@ import pytest
 
 import lucas2019
 from linear_vae import Spectrum
+from lucas2019.collapse import predict
 from lucas2019.loss_recipes import PRESETS
-from lucas2019.why_mse import main, predict
+from lucas2019.why_mse import main
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "loss_recipes.md"
 

@@ -131,12 +131,12 @@ class VectorizedLauncher(Launcher):
         return [by_job[i] for i in range(len(jobs))]
 
     def _describe(self, job: Job) -> dict | None:
-        """The job's config for planning (None, logged, if it does not load)."""
-        from lucas2019 import grouping
+        """The job's config for planning, plain (None, logged, if it does not load)."""
+        from lucas2019.config import job_values
 
         try:
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, job[1])
-            return grouping.describe(cfg)
+            return job_values(cfg)
         except Exception as error:
             log.warning("job #%d: its config does not load (%s); it runs on its own", job[0], error)
             return None
@@ -253,8 +253,10 @@ def _run_group(
 ) -> list[JobReturn]:
     """The three phases of a stacked unit (see the module docstring)."""
     from lucas2019 import stacked
-    from lucas2019.launch import set_torch_threads
+    from lucas2019.config import RunConfig
+    from lucas2019.launch import job_overrides, set_torch_threads
     from lucas2019.trainer import Preempted
+    from paper_figures.claims.table import table_hash
 
     registered: list[tuple[DictConfig, DictConfig]] = []  # (task config, Hydra config)
     log_files: list[list[logging.FileHandler]] = []
@@ -262,32 +264,39 @@ def _run_group(
     for job in jobs:
         setups.append(_run_job(hydra_context, config, partial(_record, registered), *job))
         log_files.append(_file_handlers())
-    members = [
-        stacked.Member(
-            cfg,
-            run_dir=Path(hydra_cfg.hydra.runtime.output_dir),
-            context=partial(_as_member, i, hydra_cfg),
+    claims = table_hash()  # each member records it if it starts from step 0
+    outcomes: dict[int, dict | Exception] = {}
+    members: dict[int, stacked.Member] = {}
+    for i, (cfg, hydra_cfg) in enumerate(registered):
+        context = partial(_as_member, i, hydra_cfg)
+        with context():  # its run_dir resolves to its job's folder
+            try:  # the member's one validation, as the train command's
+                run = RunConfig.from_config(cfg, claims_hash=claims, overrides=job_overrides())
+            except Exception as error:  # its job reports it, in phase 3
+                outcomes[i] = error
+                continue
+        members[i] = stacked.Member(
+            run, run_dir=Path(hydra_cfg.hydra.runtime.output_dir), context=context
         )
-        for i, (cfg, hydra_cfg) in enumerate(registered)
-    ]
     with _routed_logs(log_files):
-        with members[0].context():
-            threads = set_torch_threads(members[0].cfg)
+        with _as_member(0, registered[0][1]):
+            threads = set_torch_threads(registered[0][0].get("torch_threads"))
         log.info(
             "jobs #%s train as one stacked model (torch threads: %d)",
             ",".join(str(number) for number, _ in jobs),
             threads,
         )
         try:
-            outcomes = stacked.train_group(members)
+            trained = stacked.train_group(list(members.values()))
         except Preempted as stop:
             log.warning("%s", stop)
             for setup in setups:  # as a normal job's Preempted: the job failed, the launch raises
                 setup.status, setup.return_value = JobStatus.FAILED, stop
             return setups
-        for member, outcome in zip(members, outcomes, strict=True):
+        outcomes.update(zip(members, trained, strict=True))
+        for i, outcome in sorted(outcomes.items()):
             if isinstance(outcome, Exception):  # its job reports it, or trains it on its own
-                with member.context():
+                with _as_member(i, registered[i][1]):
                     log.warning("not trained in the group: %s", outcome)
     return [_run_job(hydra_context, config, task_function, *job) for job in jobs]
 

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 import numpy as np
 
 import linear_vae
-from lucas2019.config import AnalyticSettings
+from lucas2019.conf_files import paper_sigma2_grid
 from lucas2019.data import DATASETS, PREPROCESSINGS, load
 
-SIGMA2_GRID = tuple(AnalyticSettings().sigma2_grid)  # the paper's grid, as the analytic tables
+SIGMA2_GRID = tuple(paper_sigma2_grid())  # the paper's grid, as the analytic tables
 
 
 def summarize(x: np.ndarray, top: int = 10) -> dict:
