@@ -40,7 +40,6 @@ from lucas2019.launch import (
 )
 from lucas2019.run_folder import CheckpointUnreadable, RunRefused, record_job_error
 from lucas2019.trainer import Preempted, train
-from paper_figures.claims.table import table_hash
 
 log = logging.getLogger("lucas2019.train")
 register_configs()
@@ -66,6 +65,10 @@ def main(cfg: DictConfig) -> float | None:
     is never overwritten) and the sweep goes on; the sweep's summary (lucas2019.sweep_report)
     then reports it.
     """
+    # imported when a job runs, not when a sweep's launching process loads this module: the
+    # claims table brings the figures' libraries (pandas, SciPy), a second or two to import
+    from paper_figures.claims.table import table_hash
+
     out = run_dir()
     tracker = None
     exit_code = 1

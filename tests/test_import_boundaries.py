@@ -34,3 +34,8 @@ def test_the_package_and_implied_sigma2_load_no_torch():
         "from lucas2019 import implied_sigma2; assert implied_sigma2(reduction='sum') == 0.5"
     )
     assert loaded_after(statement, ("torch",)) == []
+
+
+def test_the_train_command_loads_the_claims_table_only_when_a_job_runs():
+    # a sweep's launching process imports the command but trains nothing
+    assert loaded_after("import lucas2019.train", ("pandas", "paper_figures.claims.table")) == []
