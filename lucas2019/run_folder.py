@@ -281,15 +281,24 @@ def clear_job_error(run_dir: Path) -> None:
 def save_checkpoint(run_dir: Path, payload: dict) -> Path:
     """Write ``payload`` as the newest checkpoint; the newest so far becomes the previous one.
 
-    The new file is complete on disk before the old newest is renamed, and each rename is atomic,
-    so at every moment at least one whole checkpoint exists.
+    The new file is complete on disk before anything is renamed, and the old newest becomes the
+    previous one through a hard link, so the newest name holds a whole checkpoint at every moment
+    (a process killed between the renames used to leave only the previous one). Where the file
+    system has no hard links, the old newest is renamed instead.
     """
     newest, previous = (run_dir / name for name in CHECKPOINT_FILES)
 
     def write(tmp: Path) -> None:
         torch.save(payload, tmp)
-        if newest.exists():
+        if not newest.exists():
+            return
+        link = tmp.with_suffix(".previous")
+        try:
+            os.link(newest, link)
+        except OSError:
             os.replace(newest, previous)
+        else:
+            os.replace(link, previous)
 
     return atomic_write(newest, write)
 

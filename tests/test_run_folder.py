@@ -299,6 +299,28 @@ def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
+def test_a_save_stopped_before_its_last_rename_leaves_the_newest_checkpoint_whole(
+    tmp_path, monkeypatch
+):
+    """A process killed while saving (here: at the rename of the new file over the newest) still
+    leaves checkpoint.pt, the newest whole checkpoint, where readers look first."""
+    run_folder.save_checkpoint(tmp_path, {"step": 10})
+    newest = tmp_path / run_folder.CHECKPOINT_FILES[0]
+    replace = os.replace
+
+    def killed_at_the_new_file(src, dst):
+        if Path(dst) == newest:
+            raise KeyboardInterrupt  # as a signal that ends the process there
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed_at_the_new_file)
+    with pytest.raises(KeyboardInterrupt):
+        run_folder.save_checkpoint(tmp_path, {"step": 20})
+    monkeypatch.setattr(os, "replace", replace)
+    assert torch.load(newest, weights_only=False)["step"] == 10
+    assert torch.load(tmp_path / run_folder.CHECKPOINT_FILES[1], weights_only=False)["step"] == 10
+
+
 def test_checkpoints_rotate_and_a_damaged_newest_falls_back_to_the_previous(
     compose_train, tmp_path, caplog
 ):
